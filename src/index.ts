@@ -1,0 +1,20 @@
+/**
+ * effect-futures: Python's `concurrent.futures` for Effect.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Executor from "./Executor.ts"
+
+/** @since 0.1.0 */
+export * as ExecutorError from "./ExecutorError.ts"
+
+/** @since 0.1.0 */
+export * as ExecutorMetrics from "./ExecutorMetrics.ts"
+
+/** @since 0.1.0 */
+export * as Future from "./Future.ts"
+
+/** @since 0.1.0 */
+export * as IoExecutor from "./IoExecutor.ts"

@@ -1,0 +1,538 @@
+// The dispatcher: the library's only queue, state machine, shutdown path,
+// broken state and metrics hooks. Both executors are a dispatcher plus a
+// `SlotDriver`; they differ only in how a slot runs a task (a fiber for the
+// I/O executor, a worker thread for the CPU executor).
+//
+//   submit ──▶ admit ──┬─ a slot has room and the queue is empty ──▶ dispatch ──▶ driver.run(slot, future)
+//                      ├─ queue has room ──▶ queue (FIFO, intrusive list) ──▶ pump ──▶ dispatch
+//                      └─ queue full ──▶ whenFull "fail": QueueFullError
+//                                        whenFull "suspend": room waiter (FIFO) ──▶ queue when room frees
+//
+//   driver reports ──▶ complete(slot, future, exit): bookkeeping first, then pump, then settle the future
+//
+// Invariants:
+// - a future is in at most one place: the room-waiter list (not yet submitted),
+//   the queue (PENDING), or a slot (RUNNING); then it is settled exactly once.
+// - when a slot has spare capacity, the queue is empty (pump restores it after
+//   every change), so the hot path never scans slots.
+// - counters: submitted = succeeded + failed + cancelled + running + queued.
+// - bookkeeping happens before a future settles, because settling resumes its
+//   awaiters synchronously and they may submit again.
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { BrokenExecutorError, ExecutorShutdownError, QueueFullError, type SubmitError } from "../ExecutorError.ts"
+import * as future_ from "./future.ts"
+import type { FutureImpl } from "./future.ts"
+import type { Recorder } from "./metrics.ts"
+
+type AnyFuture = FutureImpl<any, any>
+
+/**
+ * A unit of execution capacity: a fiber slot or a worker thread.
+ * @internal
+ */
+export interface Slot {
+  readonly id: number
+  /** Tasks running on this slot now. */
+  active: number
+  /** Tasks dispatched to this slot over its life. */
+  dispatched: number
+  /** No new tasks; closed once `active` reaches 0. */
+  retiring: boolean
+  /** Whether the slot is in the available stack. */
+  available: boolean
+  /** Whether the slot is closed or closing. */
+  closed: boolean
+}
+
+/**
+ * How one kind of slot is created, runs a task, stops a task, and is closed.
+ * @internal
+ */
+export interface SlotDriver<S extends Slot> {
+  /** Tasks one slot runs at once. */
+  readonly capacity: number
+  /**
+   * Creates a slot. Calls `ready` once it can run tasks (possibly at once) or
+   * `failed` if it cannot (the executor then breaks). Returns a canceller, used
+   * when the executor is released while the slot is still starting.
+   */
+  readonly spawn: (
+    id: number,
+    ready: (slot: S) => void,
+    failed: (reason: string, cause: unknown) => void
+  ) => (() => Effect.Effect<void>) | undefined
+  /** Starts the future's job on the slot; reports the outcome with `complete`, exactly once. */
+  readonly run: (slot: S, future: AnyFuture) => void
+  /** Stops the future's running job; completes once the job has stopped and `complete` was called. */
+  readonly interrupt: (slot: S, future: AnyFuture) => Effect.Effect<void>
+  /** Destroys a slot that runs no task. */
+  readonly close: (slot: S) => Effect.Effect<void>
+}
+
+/** @internal */
+export interface Options {
+  readonly name: string
+  readonly maxWorkers: number
+  readonly maxQueue: number
+  readonly whenFull: "suspend" | "fail"
+  /** Recycle a slot after this many tasks (0 = never). */
+  readonly maxTasksPerSlot: number
+  /** Slots started at once and kept. */
+  readonly minWorkers: number
+  readonly recorder: Recorder | undefined
+  /** Set when metrics or tracing need task timings. */
+  readonly clock: { currentTimeMillisUnsafe(): number } | undefined
+}
+
+/** @internal */
+export interface Stats {
+  readonly maxWorkers: number
+  readonly workers: number
+  readonly running: number
+  readonly queued: number
+  readonly submitted: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly cancelled: number
+}
+
+interface RoomWaiter {
+  readonly future: AnyFuture
+  resume: ((effect: Effect.Effect<void, SubmitError>) => void) | undefined
+  next: RoomWaiter | undefined
+}
+
+/** @internal */
+export class Dispatcher<S extends Slot> implements future_.Owner {
+  readonly options: Options
+  readonly driver: SlotDriver<S>
+  readonly recorder: Recorder | undefined
+  private readonly clock: { currentTimeMillisUnsafe(): number } | undefined
+
+  // the queue: an intrusive doubly linked list through the futures themselves
+  private head: AnyFuture | undefined = undefined
+  private tail: AnyFuture | undefined = undefined
+  queued = 0
+
+  // slots
+  readonly slots = new Set<S>()
+  private readonly availableSlots: Array<S> = []
+  private spawning = 0
+  private nextSlotId = 1
+  private readonly spawnCancellers = new Map<number, () => Effect.Effect<void>>()
+  private readonly closing: Array<Effect.Effect<void>> = []
+
+  // room waiters (whenFull: "suspend"), FIFO
+  private waitHead: RoomWaiter | undefined = undefined
+  private waitTail: RoomWaiter | undefined = undefined
+
+  // fibers waiting in shutdown({ wait: true }) for running + queued to reach 0
+  private idleWaiters: Array<() => void> = []
+
+  isShutdown = false
+  broken: BrokenExecutorError | undefined = undefined
+
+  running = 0
+  submitted = 0
+  succeeded = 0
+  failed = 0
+  cancelled = 0
+
+  constructor(options: Options, driver: SlotDriver<S>) {
+    this.options = options
+    this.driver = driver
+    this.recorder = options.recorder
+    this.clock = options.clock
+  }
+
+  /** Starts the `minWorkers` slots. */
+  start(): void {
+    for (let i = 0; i < this.options.minWorkers; i++) this.spawnSlot()
+  }
+
+  // -------------------------------------------------------------------------
+  // submit
+  // -------------------------------------------------------------------------
+
+  /**
+   * Admits a future: dispatches it, queues it, or (queue full) fails or
+   * suspends the caller until there is room.
+   */
+  submit(future: AnyFuture): Effect.Effect<void, SubmitError> {
+    const error = this.rejection()
+    if (error !== undefined) return Effect.fail(error)
+    if (this.availableSlots.length > 0) {
+      this.accept(future)
+      this.dispatch(this.availableSlots[this.availableSlots.length - 1], future)
+      return Effect.void
+    }
+    if (this.hasRoom()) {
+      this.accept(future)
+      this.enqueue(future)
+      this.maybeSpawn()
+      return Effect.void
+    }
+    if (this.options.whenFull === "fail") {
+      return Effect.fail(new QueueFullError({ executor: this.options.name, capacity: this.options.maxQueue }))
+    }
+    return this.waitForRoom(future)
+  }
+
+  private rejection(): SubmitError | undefined {
+    if (this.broken !== undefined) return this.broken
+    if (this.isShutdown) return new ExecutorShutdownError({ executor: this.options.name })
+    return undefined
+  }
+
+  private accept(future: AnyFuture): void {
+    future.owner = this
+    if (this.clock !== undefined) future.t = this.clock.currentTimeMillisUnsafe()
+    this.submitted++
+    this.recorder?.submitted(future)
+  }
+
+  /** Jobs waiting for a slot that is still starting do not count against maxQueue. */
+  private hasRoom(): boolean {
+    return this.queued - this.spawning * this.driver.capacity < this.options.maxQueue
+  }
+
+  private waitForRoom(future: AnyFuture): Effect.Effect<void, SubmitError> {
+    return Effect.callback<void, SubmitError>((resume) => {
+      const waiter: RoomWaiter = { future, resume, next: undefined }
+      if (this.waitTail === undefined) this.waitHead = waiter
+      else this.waitTail.next = waiter
+      this.waitTail = waiter
+      this.maybeSpawn()
+      return Effect.sync(() => {
+        // interrupted while waiting: forget the waiter (it was not admitted)
+        waiter.resume = undefined
+      })
+    })
+  }
+
+  /** Moves waiters into the queue while there is room. */
+  private admitWaiters(): void {
+    while (this.waitHead !== undefined && (this.hasRoom() || this.availableSlots.length > 0)) {
+      const waiter = this.waitHead
+      this.waitHead = waiter.next
+      if (this.waitHead === undefined) this.waitTail = undefined
+      const resume = waiter.resume
+      if (resume === undefined) continue // its fiber was interrupted
+      waiter.resume = undefined
+      this.accept(waiter.future)
+      this.enqueue(waiter.future)
+      this.drainQueue()
+      resume(Effect.void)
+    }
+  }
+
+  private rejectWaiters(error: SubmitError): void {
+    let waiter = this.waitHead
+    this.waitHead = this.waitTail = undefined
+    while (waiter !== undefined) {
+      const resume = waiter.resume
+      waiter.resume = undefined
+      if (resume !== undefined) resume(Effect.fail(error))
+      waiter = waiter.next
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // queue
+  // -------------------------------------------------------------------------
+
+  private enqueue(future: AnyFuture): void {
+    future.prev = this.tail
+    future.next = undefined
+    if (this.tail === undefined) this.head = future
+    else this.tail.next = future
+    this.tail = future
+    this.queued++
+    this.recorder?.queueDepth(this.queued)
+  }
+
+  private unlink(future: AnyFuture): void {
+    const { prev, next } = future
+    if (prev === undefined) this.head = next
+    else prev.next = next
+    if (next === undefined) this.tail = prev
+    else next.prev = prev
+    future.prev = future.next = undefined
+    this.queued--
+    this.recorder?.queueDepth(this.queued)
+  }
+
+  private isQueued(future: AnyFuture): boolean {
+    return future.state === future_.PENDING && (future.prev !== undefined || this.head === future)
+  }
+
+  /** Hands queued futures to slots with room, then admits room waiters. */
+  private pump(): void {
+    this.drainQueue()
+    if (this.waitHead !== undefined) this.admitWaiters()
+  }
+
+  private drainQueue(): void {
+    while (this.head !== undefined && this.availableSlots.length > 0) {
+      const future = this.head
+      this.unlink(future)
+      this.dispatch(this.availableSlots[this.availableSlots.length - 1], future)
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // slots
+  // -------------------------------------------------------------------------
+
+  private dispatch(slot: S, future: AnyFuture): void {
+    future_.markRunning(future)
+    future.slot = slot
+    this.running++
+    slot.active++
+    slot.dispatched++
+    const limit = this.options.maxTasksPerSlot
+    if (limit > 0 && slot.dispatched >= limit) {
+      slot.retiring = true
+      this.removeAvailable(slot)
+      this.maybeSpawn() // the replacement starts while the last task runs
+    } else if (slot.active >= this.driver.capacity) {
+      this.removeAvailable(slot)
+    }
+    if (this.clock !== undefined) {
+      const now = this.clock.currentTimeMillisUnsafe()
+      future.waited = now - future.t
+      future.t = now
+      this.recorder?.started(future)
+    }
+    this.driver.run(slot, future)
+  }
+
+  private removeAvailable(slot: S): void {
+    if (!slot.available) return
+    slot.available = false
+    const stack = this.availableSlots
+    // the slot is almost always on top of the stack
+    if (stack[stack.length - 1] === slot) stack.pop()
+    else stack.splice(stack.indexOf(slot), 1)
+  }
+
+  private addAvailable(slot: S): void {
+    if (slot.available || slot.retiring || slot.closed) return
+    slot.available = true
+    this.availableSlots.push(slot)
+  }
+
+  private liveSlots(): number {
+    let live = this.spawning
+    for (const slot of this.slots) if (!slot.retiring && !slot.closed) live++
+    return live
+  }
+
+  /** Starts a slot if work is waiting, no starting slot will take it, and the pool has room. */
+  private maybeSpawn(): void {
+    if (this.broken !== undefined) return
+    const waiting = this.queued + (this.waitHead !== undefined ? 1 : 0)
+    if (waiting <= this.spawning * this.driver.capacity) return
+    if (this.liveSlots() >= this.options.maxWorkers) return
+    this.spawnSlot()
+  }
+
+  private spawnSlot(): void {
+    const id = this.nextSlotId++
+    this.spawning++
+    let settled = false
+    const cancel = this.driver.spawn(
+      id,
+      (slot) => {
+        if (settled) return
+        settled = true
+        this.spawning--
+        this.spawnCancellers.delete(id)
+        this.slots.add(slot)
+        if (this.broken !== undefined || (this.isShutdown && this.queued === 0)) {
+          this.closeSlot(slot)
+          return
+        }
+        this.addAvailable(slot)
+        this.pump()
+        this.maybeSpawn()
+      },
+      (reason, cause) => {
+        if (settled) return
+        settled = true
+        this.spawning--
+        this.spawnCancellers.delete(id)
+        this.breakWith(reason, cause)
+      }
+    )
+    if (!settled && cancel !== undefined) this.spawnCancellers.set(id, cancel)
+  }
+
+  private closeSlot(slot: S): void {
+    if (slot.closed) return
+    slot.closed = true
+    this.removeAvailable(slot)
+    this.slots.delete(slot)
+    this.closing.push(this.driver.close(slot))
+  }
+
+  /**
+   * Called by the driver when a slot dies on its own (a crashed worker). Its
+   * running tasks must already have been reported with `complete`.
+   */
+  slotLost(slot: S): void {
+    if (slot.closed) return
+    slot.closed = true
+    this.removeAvailable(slot)
+    this.slots.delete(slot)
+    this.maybeSpawn()
+  }
+
+  // -------------------------------------------------------------------------
+  // completion
+  // -------------------------------------------------------------------------
+
+  /** The driver reports the outcome of a job it ran. */
+  complete(slot: S, future: AnyFuture, exit: Exit.Exit<unknown, unknown>): void {
+    if (future.state !== future_.RUNNING || future.slot !== slot) return
+    this.running--
+    slot.active--
+    const outcome = future_.classify(exit)
+    if (outcome === future_.SUCCEEDED) this.succeeded++
+    else if (outcome === future_.FAILED) this.failed++
+    else this.cancelled++
+    if (slot.retiring) {
+      if (slot.active === 0) this.closeSlot(slot)
+    } else if (!slot.closed) {
+      this.addAvailable(slot)
+    }
+    this.pump()
+    this.recorder?.settled(future, outcome, this.clock!.currentTimeMillisUnsafe() - future.t)
+    future_.settle(future, exit)
+    this.checkIdle()
+  }
+
+  // -------------------------------------------------------------------------
+  // cancel
+  // -------------------------------------------------------------------------
+
+  cancel(future: AnyFuture): Effect.Effect<boolean> {
+    return Effect.suspend(() => {
+      if (this.isQueued(future)) {
+        this.unlink(future)
+        this.cancelled++
+        this.pump()
+        this.recorder?.settled(future, future_.CANCELLED, -1)
+        future_.settle(future, future_.cancelledExit)
+        this.checkIdle()
+        return Effect.succeed(true)
+      }
+      if (future.state === future_.RUNNING) {
+        return Effect.map(this.driver.interrupt(future.slot as S, future), () => future.state === future_.CANCELLED)
+      }
+      return Effect.succeed(future.state === future_.CANCELLED)
+    })
+  }
+
+  // -------------------------------------------------------------------------
+  // broken, shutdown
+  // -------------------------------------------------------------------------
+
+  /** Breaks the executor: queued and later submissions fail; running tasks go on. */
+  breakWith(reason: string, cause: unknown): void {
+    if (this.broken !== undefined) return
+    const error = new BrokenExecutorError({ executor: this.options.name, reason, cause })
+    this.broken = error
+    this.rejectWaiters(error)
+    const failure = Exit.fail(error)
+    while (this.head !== undefined) {
+      const future = this.head
+      this.unlink(future)
+      this.failed++
+      this.recorder?.settled(future, future_.FAILED, -1)
+      future_.settle(future, failure)
+    }
+    for (const slot of this.availableSlots.slice()) this.closeSlot(slot)
+    this.checkIdle()
+  }
+
+  /** Stops accepting work; optionally cancels queued futures. Idempotent. */
+  shutdownNow(cancelFutures: boolean): void {
+    if (!this.isShutdown) {
+      this.isShutdown = true
+      this.rejectWaiters(new ExecutorShutdownError({ executor: this.options.name }))
+    }
+    if (cancelFutures) {
+      while (this.head !== undefined) {
+        const future = this.head
+        this.unlink(future)
+        this.cancelled++
+        this.recorder?.settled(future, future_.CANCELLED, -1)
+        future_.settle(future, future_.cancelledExit)
+      }
+    }
+    this.checkIdle()
+  }
+
+  private checkIdle(): void {
+    if (this.running !== 0 || this.queued !== 0) return
+    if (this.isShutdown || this.broken !== undefined) {
+      for (const slot of this.slots) if (slot.active === 0) this.closeSlot(slot)
+    }
+    if (this.idleWaiters.length === 0) return
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const wake of waiters) wake()
+  }
+
+  /** Waits until nothing runs and nothing is queued. */
+  awaitIdle(): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      if (this.running === 0 && this.queued === 0) return resume(Effect.void)
+      const wake = () => resume(Effect.void)
+      this.idleWaiters.push(wake)
+      return Effect.sync(() => {
+        const i = this.idleWaiters.indexOf(wake)
+        if (i >= 0) this.idleWaiters.splice(i, 1)
+      })
+    })
+  }
+
+  /** Closes every slot (and stops slots still starting); waits until they are gone. */
+  closeAll(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      for (const slot of this.slots) this.closeSlot(slot)
+      const cancellers = Array.from(this.spawnCancellers.values(), (cancel) => cancel())
+      this.spawnCancellers.clear()
+      const closing = this.closing.splice(0)
+      return Effect.all([...cancellers, ...closing], { concurrency: "unbounded", discard: true })
+    })
+  }
+
+  stats(): Stats {
+    return {
+      maxWorkers: this.options.maxWorkers,
+      workers: this.slots.size,
+      running: this.running,
+      queued: this.queued,
+      submitted: this.submitted,
+      succeeded: this.succeeded,
+      failed: this.failed,
+      cancelled: this.cancelled
+    }
+  }
+}
+
+/**
+ * Creates a fresh slot record for drivers.
+ * @internal
+ */
+export const makeSlot = (id: number): Slot => ({
+  id,
+  active: 0,
+  dispatched: 0,
+  retiring: false,
+  available: false,
+  closed: false
+})
