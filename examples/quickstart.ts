@@ -17,8 +17,14 @@ import * as Stream from "effect/Stream"
 import { ExecutorMetrics, Future, IoExecutor } from "../src/index.ts"
 
 const corpus: ReadonlyArray<{ readonly id: string; readonly text: string; readonly latencyMs: number }> = [
-  { id: "meditations", text: "You have power over your mind not outside events realize this and you will find strength" },
-  { id: "walden", text: "I went to the woods because I wished to live deliberately to front only the essential facts of life" },
+  {
+    id: "meditations",
+    text: "You have power over your mind not outside events realize this and you will find strength"
+  },
+  {
+    id: "walden",
+    text: "I went to the woods because I wished to live deliberately to front only the essential facts of life"
+  },
   { id: "origin", text: "It is not the strongest of the species that survives nor the most intelligent" },
   { id: "principia", text: "Every body perseveres in its state of rest or of uniform motion in a right line" },
   { id: "republic", text: "The beginning is the most important part of the work" },
@@ -79,7 +85,9 @@ const program = Effect.gen(function* () {
   for (const exit of results) yield* Effect.log(`  ${describe(exit)}`)
 
   // 3. submit everything, handle results as they complete, then wait with a deadline
-  const futures = yield* Effect.forEach(requested, (id) => executor.submit(indexDocument(id), { timeout: "500 millis" }))
+  const futures = yield* Effect.forEach(requested, (id) =>
+    executor.submit(indexDocument(id), { timeout: "500 millis" })
+  )
   const order: Array<string> = []
   yield* Future.asCompleted(futures, { timeout: "2 seconds" }).pipe(
     Stream.runForEach((future) =>

@@ -1,0 +1,47 @@
+// Packages the library as npm would publish it and uses it from a throwaway
+// consumer project: the exports map, the compiled dist/ and the types must all
+// work from node_modules (where Node refuses to strip TypeScript).
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const root = path.resolve(import.meta.dirname, "../..")
+const run = (cmd: string, args: Array<string>, cwd: string) =>
+  execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 150_000 })
+
+describe("package", () => {
+  it("pack - the tarball installs and runs in a fresh consumer, internals are blocked", { timeout: 180_000 }, () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-consumer-"))
+    try {
+      run("npm", ["run", "build"], root)
+      const tarball = run("npm", ["pack", "--pack-destination", dir, "--silent"], root).trim().split("\n").pop()!
+      fs.writeFileSync(
+        path.join(dir, "package.json"),
+        JSON.stringify({ name: "consumer", private: true, type: "module" })
+      )
+      run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", path.join(dir, tarball)], dir)
+      fs.writeFileSync(
+        path.join(dir, "main.js"),
+        `import { Effect, Stream } from "effect"
+import { Future, IoExecutor } from "effect-futures"
+import * as IoExecutorDirect from "effect-futures/IoExecutor"
+const program = Effect.gen(function* () {
+  const ex = yield* IoExecutor.IoExecutor
+  const f = yield* ex.submit(Effect.succeed(20))
+  const mapped = yield* Stream.runCollect(ex.map([1, 2], (n) => Effect.succeed(n)))
+  return [yield* Future.await(f), mapped.join(","), IoExecutorDirect.layer === IoExecutor.layer]
+})
+console.log(JSON.stringify(await Effect.runPromise(Effect.provide(program, IoExecutor.layer({ maxWorkers: 2 })))))
+try { await import("effect-futures/internal/dispatcher") ; console.log("internal reachable") } catch (e) { console.log(e.code) }
+`
+      )
+      const out = run(process.execPath, ["main.js"], dir).trim().split("\n")
+      assert.deepStrictEqual(out, [`[20,"1,2",true]`, "ERR_PACKAGE_PATH_NOT_EXPORTED"])
+      assert.isTrue(fs.existsSync(path.join(dir, "node_modules/effect-futures/dist/IoExecutor.d.ts")))
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
