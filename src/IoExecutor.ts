@@ -203,6 +203,8 @@ export const make = <R = never>(
         whenFull: o.whenFull,
         maxTasksPerSlot: 0,
         minWorkers: 0,
+        idleTimeoutMs: -1,
+        schedule: undefined,
         recorder: o.metrics ? metrics_.make(o.name, context as Context.Context<never>) : undefined,
         clock: o.metrics || o.tracing ? clock : undefined
       },
@@ -221,7 +223,7 @@ export const make = <R = never>(
         future.job = task
         future.context = fiber.context
         future.timeout = timeout
-        return Effect.as(dispatcher.submit(future), future)
+        return dispatcher.submit(future, future)
       })
 
     return IoExecutor.of({

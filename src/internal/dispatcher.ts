@@ -43,6 +43,8 @@ export interface Slot {
   available: boolean
   /** Whether the slot is closed or closing. */
   closed: boolean
+  /** Cancels the idle-retirement timer, while one runs. */
+  idleCancel: (() => void) | undefined
 }
 
 /**
@@ -80,6 +82,10 @@ export interface Options {
   readonly maxTasksPerSlot: number
   /** Slots started at once and kept. */
   readonly minWorkers: number
+  /** Slots above `minWorkers` idle this long are closed (-1: never). */
+  readonly idleTimeoutMs: number
+  /** Runs `f` after `millis` (on the executor's Clock); returns a canceller. */
+  readonly schedule: ((millis: number, f: () => void) => () => void) | undefined
   readonly recorder: Recorder | undefined
   /** Set when metrics or tracing need task timings. */
   readonly clock: { currentTimeMillisUnsafe(): number } | undefined
@@ -134,6 +140,8 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   broken: BrokenExecutorError | undefined = undefined
 
   running = 0
+  /** Slots closed after maxTasksPerSlot tasks. */
+  recycled = 0
   submitted = 0
   succeeded = 0
   failed = 0
@@ -157,26 +165,27 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
 
   /**
    * Admits a future: dispatches it, queues it, or (queue full) fails or
-   * suspends the caller until there is room.
+   * suspends the caller until there is room. The common outcomes return an
+   * `Exit` (no allocation beyond it): success with `value`, or the failure.
    */
-  submit(future: AnyFuture): Effect.Effect<void, SubmitError> {
+  submit<A>(future: AnyFuture, value: A): Effect.Effect<A, SubmitError> {
     const error = this.rejection()
-    if (error !== undefined) return Effect.fail(error)
+    if (error !== undefined) return Exit.fail(error)
     if (this.availableSlots.length > 0) {
       this.accept(future)
       this.dispatch(this.availableSlots[this.availableSlots.length - 1], future)
-      return Effect.void
+      return Exit.succeed(value)
     }
     if (this.hasRoom()) {
       this.accept(future)
       this.enqueue(future)
       this.maybeSpawn()
-      return Effect.void
+      return Exit.succeed(value)
     }
     if (this.options.whenFull === "fail") {
-      return Effect.fail(new QueueFullError({ executor: this.options.name, capacity: this.options.maxQueue }))
+      return Exit.fail(new QueueFullError({ executor: this.options.name, capacity: this.options.maxQueue }))
     }
-    return this.waitForRoom(future)
+    return Effect.as(this.waitForRoom(future), value)
   }
 
   private rejection(): SubmitError | undefined {
@@ -190,6 +199,20 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     if (this.clock !== undefined) future.t = this.clock.currentTimeMillisUnsafe()
     this.submitted++
     this.recorder?.submitted(future)
+  }
+
+  /**
+   * Admits a future that has already failed (its payload could not be
+   * encoded): it counts as submitted and failed, and never reaches a slot.
+   */
+  failFast<A>(future: AnyFuture, exit: Exit.Exit<never, unknown>, value: A): Effect.Effect<A, SubmitError> {
+    const error = this.rejection()
+    if (error !== undefined) return Exit.fail(error)
+    this.accept(future)
+    this.failed++
+    this.recorder?.settled(future, future_.FAILED, -1)
+    future_.settle(future, exit)
+    return Exit.succeed(value)
   }
 
   /** Jobs waiting for a slot that is still starting do not count against maxQueue. */
@@ -286,6 +309,10 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   // -------------------------------------------------------------------------
 
   private dispatch(slot: S, future: AnyFuture): void {
+    if (slot.idleCancel !== undefined) {
+      slot.idleCancel()
+      slot.idleCancel = undefined
+    }
     future_.markRunning(future)
     future.slot = slot
     this.running++
@@ -357,6 +384,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
         this.addAvailable(slot)
         this.pump()
         this.maybeSpawn()
+        this.watchIdle(slot)
       },
       (reason, cause) => {
         if (settled) return
@@ -369,8 +397,23 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     if (!settled && cancel !== undefined) this.spawnCancellers.set(id, cancel)
   }
 
+  /** Starts the idle-retirement timer of a slot that runs nothing, when the pool is above minWorkers. */
+  private watchIdle(slot: S): void {
+    const schedule = this.options.schedule
+    if (schedule === undefined || this.options.idleTimeoutMs < 0 || slot.active > 0 || slot.closed) return
+    if (slot.idleCancel !== undefined || this.liveSlots() <= this.options.minWorkers) return
+    slot.idleCancel = schedule(this.options.idleTimeoutMs, () => {
+      slot.idleCancel = undefined
+      if (slot.active === 0 && !slot.closed && this.liveSlots() > this.options.minWorkers) this.closeSlot(slot)
+    })
+  }
+
   private closeSlot(slot: S): void {
     if (slot.closed) return
+    if (slot.idleCancel !== undefined) {
+      slot.idleCancel()
+      slot.idleCancel = undefined
+    }
     slot.closed = true
     this.removeAvailable(slot)
     this.slots.delete(slot)
@@ -383,6 +426,10 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
    */
   slotLost(slot: S): void {
     if (slot.closed) return
+    if (slot.idleCancel !== undefined) {
+      slot.idleCancel()
+      slot.idleCancel = undefined
+    }
     slot.closed = true
     this.removeAvailable(slot)
     this.slots.delete(slot)
@@ -403,11 +450,15 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     else if (outcome === future_.FAILED) this.failed++
     else this.cancelled++
     if (slot.retiring) {
-      if (slot.active === 0) this.closeSlot(slot)
+      if (slot.active === 0 && !slot.closed) {
+        this.recycled++
+        this.closeSlot(slot)
+      }
     } else if (!slot.closed) {
       this.addAvailable(slot)
     }
     this.pump()
+    this.watchIdle(slot)
     this.recorder?.settled(future, outcome, this.clock!.currentTimeMillisUnsafe() - future.t)
     future_.settle(future, exit)
     this.checkIdle()
@@ -534,5 +585,6 @@ export const makeSlot = (id: number): Slot => ({
   dispatched: 0,
   retiring: false,
   available: false,
-  closed: false
+  closed: false,
+  idleCancel: undefined
 })

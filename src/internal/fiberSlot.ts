@@ -44,6 +44,9 @@ export const make = (options: Options, host: Host): SlotDriver<Slot> => {
   let pendingIndex = 0
   let draining = false
   let scheduled = false
+  // runForkWith(context) is curried; most tasks share their submitter's context
+  let forkContext: Context.Context<never> | undefined
+  let fork: ReturnType<typeof Effect.runForkWith<never>> = Effect.runForkWith(options.context)
 
   const drain = () => {
     scheduled = false
@@ -86,7 +89,11 @@ export const make = (options: Options, host: Host): SlotDriver<Slot> => {
         })
       }
     }
-    const fiber = Effect.runForkWith(context)(effect)
+    if (context !== forkContext) {
+      forkContext = context
+      fork = Effect.runForkWith(context)
+    }
+    const fiber = fork(effect)
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
       host.complete(slot, future, exit)

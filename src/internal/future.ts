@@ -181,11 +181,14 @@ export const cancelledExit: Exit.Exit<never> = Exit.interrupt()
 
 /** @internal */
 export const await_ = <A, E>(self: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
-  Effect.suspend(() => {
-    if (self.exit !== undefined) return self.exit
-    self.deferred ??= Deferred.makeUnsafe()
-    return Deferred.await(self.deferred)
-  })
+  // a settled future's exit never changes, so it can be returned as is
+  self.exit !== undefined
+    ? self.exit
+    : Effect.suspend(() => {
+        if (self.exit !== undefined) return self.exit
+        self.deferred ??= Deferred.makeUnsafe()
+        return Deferred.await(self.deferred)
+      })
 
 /** @internal */
 export const exit = <A, E>(self: FutureImpl<A, E>): Effect.Effect<Exit.Exit<A, E | CancelledError>> =>

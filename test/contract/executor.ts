@@ -75,6 +75,19 @@ export const executorContract = <T>(adapter: Adapter<T>) => {
   const it = adapter.it
   const { make } = adapter
 
+  /** Starts `n` slots (worker threads boot in real time) so a later deadline measures only the work. */
+  const warm = (ex: Subject<T>, n: number) =>
+    Effect.gen(function* () {
+      const gates = yield* Effect.forEach(
+        Array.from({ length: n }, (_, i) => i),
+        adapter.gated
+      )
+      const fs = yield* Effect.forEach(gates, (g) => ex.submit(g.task))
+      for (const g of gates) yield* g.started
+      for (const g of gates) yield* g.release
+      yield* Effect.forEach(fs, Future.await)
+    })
+
   describe(`${adapter.name} contract`, () => {
     describe("submit", () => {
       it("submit - the future succeeds with the task's value", () =>
@@ -485,6 +498,7 @@ export const executorContract = <T>(adapter: Adapter<T>) => {
       it("map - timeout is one deadline from the stream's start", () =>
         Effect.gen(function* () {
           const ex = yield* make({ maxWorkers: 2 })
+          yield* warm(ex, 2)
           const b = yield* adapter.blocking
           const collect = yield* Effect.forkChild(
             Effect.flip(Stream.runCollect(ex.map([adapter.value(1), b.task], { timeout: 100 })))

@@ -1,0 +1,411 @@
+/**
+ * A pool of worker threads for CPU work, provided as a Layer: the
+ * `ProcessPoolExecutor` analogue.
+ *
+ * Tasks are typed definitions (`Task.make`) served by a worker entry module
+ * (`CpuWorker.serve`). Payloads, results and typed errors are encoded with the
+ * task's schemas at the thread boundary, so errors keep their class and fields.
+ * The queue, backpressure, shutdown, broken state, metrics and `map` are the
+ * I/O executor's, by construction: both run on one dispatcher.
+ *
+ * Cancellation really stops work: a queued task never starts; a running task
+ * is interrupted inside its worker (its finalizers run there), and a handler
+ * that cannot yield (a synchronous loop) is stopped by terminating its worker
+ * after `cancelGracePeriod`; the worker is replaced. A worker that dies fails
+ * only the tasks it held, with `WorkerCrashedError`.
+ *
+ * **Example** (Squaring numbers on every core)
+ *
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { CpuExecutor, Future } from "effect-futures"
+ * import { SquareRoot } from "./tasks.ts"
+ *
+ * const program = Effect.gen(function*() {
+ *   const cpu = yield* CpuExecutor.CpuExecutor
+ *   const future = yield* cpu.submit(SquareRoot, 16)
+ *   const root = yield* Future.await(future) // 4, or NegativeInput
+ *   const roots = yield* cpu.map(SquareRoot, [1, 4, 9], { chunksize: 100 }).pipe(Stream.runCollect)
+ * }).pipe(Effect.provide(CpuExecutor.layer({ worker: new URL("./worker.ts", import.meta.url) })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as ContextModule from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import type { WorkerOptions } from "node:worker_threads"
+import type { MapOptions, ShutdownOptions, Stats, WhenFull } from "./Executor.ts"
+import {
+  type BrokenExecutorError,
+  type CancelledError,
+  InvalidOptionsError,
+  type SubmitError,
+  TaskCodecError,
+  type WorkerCrashedError
+} from "./ExecutorError.ts"
+import type { Future } from "./Future.ts"
+import * as codec from "./internal/codec.ts"
+import { Dispatcher } from "./internal/dispatcher.ts"
+import * as executor_ from "./internal/executor.ts"
+import * as future_ from "./internal/future.ts"
+import * as metrics_ from "./internal/metrics.ts"
+import * as timeout_ from "./internal/timeout.ts"
+import * as workerSlot from "./internal/workerSlot.ts"
+import type * as Task from "./Task.ts"
+
+/**
+ * Options of a CPU executor. Only `worker` is required.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The worker entry module (a `file:` URL or a path), which calls `CpuWorker.serve`. */
+  readonly worker: URL | string
+  /** Worker threads at most. Default `availableParallelism()`. */
+  readonly maxWorkers?: number | undefined
+  /** Worker threads started with the executor and kept warm. Default 0. */
+  readonly minWorkers?: number | undefined
+  /** Workers above `minWorkers` idle this long are closed. Default 60 seconds; `Infinity` keeps them. */
+  readonly idleTimeout?: Duration.Input | undefined
+  /** Replace a worker after it has run this many tasks (between tasks, without stalling the queue). Default: never. */
+  readonly maxTasksPerWorker?: number | undefined
+  /** Tasks one worker runs at once (more than 1 only helps asynchronous handlers). Default 1. */
+  readonly concurrentTasksPerWorker?: number | undefined
+  /** Tasks that may wait in the queue. Default unbounded. */
+  readonly maxQueue?: number | undefined
+  /** What `submit` does when the queue is full. Default `"suspend"`. */
+  readonly whenFull?: WhenFull | undefined
+  /** Passed to each `new Worker` (heap limits: a worker over them dies with `WorkerCrashedError`). */
+  readonly resourceLimits?: WorkerOptions["resourceLimits"] | undefined
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  readonly env?: Record<string, string> | undefined
+  /** Structured-cloned to every worker; `CpuWorker.serve`'s `initialize` receives it. */
+  readonly workerData?: unknown
+  /** How long a cancelled or timed-out task may take to stop before its worker is terminated. Default 1 second. */
+  readonly cancelGracePeriod?: Duration.Input | undefined
+  /** How long a closing worker may take to release its resources before it is terminated. Default 5 seconds. */
+  readonly closeTimeout?: Duration.Input | undefined
+  /** More crashes than this within `crashWindow` break the executor. Default 5. */
+  readonly maxCrashes?: number | undefined
+  /** Default 60 seconds. */
+  readonly crashWindow?: Duration.Input | undefined
+  /** Names the executor in errors and metrics. Default `"cpu"`. */
+  readonly name?: string | undefined
+  /** Record the `ExecutorMetrics`. Default `true`. */
+  readonly metrics?: boolean | undefined
+}
+
+/**
+ * Options of `submit`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SubmitOptions {
+  /** Bounds the running time from when the task is sent to its worker; on expiry it is stopped as by `cancel`. */
+  readonly timeout?: Duration.Input | undefined
+  /** `ArrayBuffer`s (inside the encoded payload) to move to the worker instead of copying. */
+  readonly transfer?: ReadonlyArray<ArrayBuffer | import("node:worker_threads").MessagePort> | undefined
+}
+
+/**
+ * What a CPU task's future can fail with besides the task's own error.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TaskError = WorkerCrashedError | TaskCodecError | BrokenExecutorError | Cause.TimeoutError
+
+/**
+ * The executor's counters, plus worker lifecycle counts.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CpuStats extends Stats {
+  /** Workers started to replace crashed ones. */
+  readonly restarts: number
+  /** Workers that crashed (not counting those terminated to stop a task). */
+  readonly crashes: number
+  /** Workers replaced after `maxTasksPerWorker` tasks. */
+  readonly recycled: number
+}
+
+/**
+ * The CPU executor.
+ *
+ * - `submit(task, payload, { timeout, transfer })` encodes the payload with the
+ *   task's schema (a payload that does not encode gives a future failed with
+ *   `TaskCodecError`; so does one that cannot be cloned), admits it and
+ *   returns its future. Fails with `SubmitError` as the I/O executor does.
+ * - `map(task, payloads, options)`: as the I/O executor's `map`; `chunksize`
+ *   sends that many payloads per worker message (the chunk fails at its first
+ *   failing item).
+ * - `shutdown`, `stats`: as the I/O executor's; releasing the layer runs
+ *   `shutdown({ wait: true })` and then closes every worker thread.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CpuExecutorShape {
+  readonly name: string
+  readonly submit: <T extends Task.AnyTask>(
+    task: T,
+    payload: Task.Payload<T>,
+    options?: SubmitOptions
+  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | TaskError>, SubmitError>
+  readonly map: <T extends Task.AnyTask>(
+    task: T,
+    payloads: Iterable<Task.Payload<T>>,
+    options?: MapOptions
+  ) => Stream.Stream<Task.Success<T>, Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError>
+  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
+  readonly stats: Effect.Effect<CpuStats>
+}
+
+/**
+ * The CPU executor service. Use `make` for executors under tags of your own.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class CpuExecutor extends ContextModule.Service<CpuExecutor, CpuExecutorShape>()("effect-futures/CpuExecutor") {}
+
+/**
+ * Creates a CPU executor that lives as long as the enclosing scope. Closing
+ * the scope waits for running and queued tasks, then closes every worker (no
+ * thread, handle or listener outlives it). Invalid options fail with
+ * `InvalidOptionsError` naming the option.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidOptionsError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const o = yield* executor_.validate(() => {
+      const maxWorkers = executor_.positiveInt("maxWorkers", options.maxWorkers, os.availableParallelism())
+      const minWorkers = executor_.nonNegativeInt("minWorkers", options.minWorkers, 0)
+      if (minWorkers > maxWorkers) {
+        throw executor_.invalid("minWorkers", minWorkers, `at most maxWorkers (${maxWorkers})`)
+      }
+      return {
+        worker: workerUrl(options.worker),
+        maxWorkers,
+        minWorkers,
+        idleTimeoutMs: duration("idleTimeout", options.idleTimeout, 60_000),
+        maxTasksPerWorker: executor_.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity),
+        concurrency: executor_.positiveInt("concurrentTasksPerWorker", options.concurrentTasksPerWorker, 1),
+        maxQueue: executor_.capacity("maxQueue", options.maxQueue),
+        whenFull: executor_.oneOf("whenFull", options.whenFull, ["suspend", "fail"], "suspend"),
+        cancelGracePeriodMs: duration("cancelGracePeriod", options.cancelGracePeriod, 1_000),
+        closeTimeoutMs: duration("closeTimeout", options.closeTimeout, 5_000),
+        maxCrashes: executor_.nonNegativeInt("maxCrashes", options.maxCrashes, 5),
+        crashWindowMs: duration("crashWindow", options.crashWindow, 60_000),
+        name: executor_.nonEmptyString("name", options.name, "cpu"),
+        metrics: executor_.boolean("metrics", options.metrics, true),
+        execArgv: stringArray("execArgv", options.execArgv),
+        env: stringRecord("env", options.env),
+        resourceLimits: objectOption("resourceLimits", options.resourceLimits)
+      }
+    })
+    try {
+      structuredClone(options.workerData)
+    } catch (error) {
+      return yield* executor_.invalid("workerData", String(error), "a structured-cloneable value")
+    }
+    const context = (yield* Effect.context<never>()) as Context.Context<never>
+    const clock = yield* Clock.Clock
+    const fork = Effect.runForkWith(context)
+    let dispatcher: Dispatcher<workerSlot.WorkerSlot>
+    const driver = workerSlot.make(
+      {
+        name: o.name,
+        worker: o.worker,
+        concurrency: o.concurrency,
+        workerData: options.workerData,
+        resourceLimits: o.resourceLimits,
+        execArgv: o.execArgv,
+        env: o.env,
+        cancelGracePeriodMs: o.cancelGracePeriodMs < 0 ? 2 ** 31 - 1 : o.cancelGracePeriodMs,
+        closeTimeoutMs: o.closeTimeoutMs < 0 ? 2 ** 31 - 1 : o.closeTimeoutMs,
+        maxCrashes: o.maxCrashes,
+        crashWindowMs: o.crashWindowMs < 0 ? Infinity : o.crashWindowMs,
+        context,
+        clock
+      },
+      {
+        complete: (slot, future, exit) => dispatcher.complete(slot as workerSlot.WorkerSlot, future, exit),
+        slotLost: (slot) => dispatcher.slotLost(slot as workerSlot.WorkerSlot),
+        breakWith: (reason, cause) => dispatcher.breakWith(reason, cause)
+      }
+    )
+    dispatcher = new Dispatcher(
+      {
+        name: o.name,
+        maxWorkers: o.maxWorkers,
+        maxQueue: o.maxQueue,
+        whenFull: o.whenFull,
+        maxTasksPerSlot: o.maxTasksPerWorker === Infinity ? 0 : o.maxTasksPerWorker,
+        minWorkers: o.minWorkers,
+        idleTimeoutMs: o.idleTimeoutMs,
+        schedule: (millis, f) => {
+          const fiber = fork(Effect.sleep(millis).pipe(Effect.andThen(Effect.sync(f))))
+          return () => fiber.interruptUnsafe()
+        },
+        recorder: o.metrics ? metrics_.make(o.name, context) : undefined,
+        clock: o.metrics ? clock : undefined
+      },
+      driver
+    )
+    yield* executor_.start(dispatcher)
+
+    const submitJob = (
+      task: Task.AnyTask,
+      chunk: boolean,
+      payload: unknown,
+      timeout: Duration.Input | undefined,
+      transfer: SubmitOptions["transfer"]
+    ) =>
+      Effect.suspend(() => {
+        const millis = timeout_.parse(timeout, "timeout")
+        if (typeof millis !== "number") return Effect.die(millis)
+        const future = future_.makeUnsafe<any, any>(dispatcher)
+        future.timeout = millis
+        const payloadCodec = codec.of(task.payload)
+        let encoded: unknown
+        if (chunk) {
+          const items = payload as Array<unknown>
+          const out = new Array(items.length)
+          for (let i = 0; i < items.length; i++) {
+            const r = payloadCodec.encode(items[i])
+            if (r._tag === "Failure") return dispatcher.failFast(future, payloadError(task, r.failure), future)
+            out[i] = r.success
+          }
+          encoded = out
+        } else {
+          const r = payloadCodec.encode(payload)
+          if (r._tag === "Failure") return dispatcher.failFast(future, payloadError(task, r.failure), future)
+          encoded = r.success
+        }
+        const job: workerSlot.Job = { task, payload: encoded, chunk, transfer }
+        future.job = job
+        return dispatcher.submit(future, future)
+      })
+
+    return CpuExecutor.of({
+      name: o.name,
+      submit: (task, payload, submitOptions) =>
+        submitJob(task, false, payload, submitOptions?.timeout, submitOptions?.transfer) as any,
+      map: (task, payloads, mapOptions) => {
+        const chunksize = mapOptions?.chunksize ?? 1
+        if (!Number.isInteger(chunksize) || chunksize < 1) {
+          return Stream.die(executor_.invalid("chunksize", chunksize, "a positive integer"))
+        }
+        if (chunksize === 1) {
+          return executor_.map(
+            payloads,
+            (payload) => submitJob(task, false, payload, mapOptions?.taskTimeout, undefined),
+            mapOptions
+          ) as any
+        }
+        return executor_
+          .map(
+            chunks(payloads, chunksize),
+            (chunk) => submitJob(task, true, chunk, mapOptions?.taskTimeout, undefined),
+            mapOptions
+          )
+          .pipe(Stream.flattenIterable) as any
+      },
+      shutdown: (shutdownOptions) => executor_.shutdown(dispatcher, shutdownOptions),
+      stats: Effect.sync(() => ({
+        ...dispatcher.stats(),
+        restarts: driver.counters.restarts,
+        crashes: driver.counters.crashes,
+        recycled: dispatcher.recycled
+      }))
+    })
+  })
+
+/**
+ * A layer providing {@link CpuExecutor}. Invalid options fail the layer with
+ * `InvalidOptionsError`.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<CpuExecutor, InvalidOptionsError> =>
+  Layer.effect(CpuExecutor)(make(options))
+
+// ---------------------------------------------------------------------------
+// internal
+// ---------------------------------------------------------------------------
+
+const payloadError = (task: Task.AnyTask, reason: string) =>
+  Exit.fail(new TaskCodecError({ task: task.name, phase: "payload", reason }))
+
+function* chunks<A>(items: Iterable<A>, size: number): Generator<Array<A>> {
+  let chunk: Array<A> = []
+  for (const item of items) {
+    chunk.push(item)
+    if (chunk.length === size) {
+      yield chunk
+      chunk = []
+    }
+  }
+  if (chunk.length > 0) yield chunk
+}
+
+const workerUrl = (worker: unknown): URL => {
+  let url: URL
+  if (worker instanceof URL) url = worker
+  else if (typeof worker === "string" && worker.length > 0) {
+    url = worker.startsWith("file:") ? new URL(worker) : pathToFileURL(path.resolve(worker))
+  } else {
+    throw executor_.invalid("worker", worker, "a file: URL or a path to the worker entry module")
+  }
+  if (url.protocol !== "file:") throw executor_.invalid("worker", url.href, "a file: URL")
+  if (!fs.existsSync(fileURLToPath(url))) throw executor_.invalid("worker", url.href, "an existing module file")
+  return url
+}
+
+const duration = (option: string, value: Duration.Input | undefined, fallbackMs: number): number => {
+  if (value === undefined) return fallbackMs
+  const millis = timeout_.parse(value, option)
+  if (millis instanceof InvalidOptionsError) throw millis
+  return millis
+}
+
+const stringArray = (option: string, value: unknown): ReadonlyArray<string> | undefined => {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+    throw executor_.invalid(option, value, "an array of strings")
+  }
+  return value
+}
+
+const stringRecord = (option: string, value: unknown): Record<string, string> | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "object" || value === null || Object.values(value).some((v) => typeof v !== "string")) {
+    throw executor_.invalid(option, value, "an object of string values")
+  }
+  return value as Record<string, string>
+}
+
+const objectOption = <A>(option: string, value: A | undefined): A | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "object" || value === null) throw executor_.invalid(option, value, "an object")
+  return value
+}

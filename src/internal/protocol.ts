@@ -1,0 +1,50 @@
+// The wire protocol between the CPU executor and its worker threads: numeric
+// tags in flat arrays, structured-cloned. Both sides import this module; it
+// imports nothing, so the worker pays nothing to load it.
+//
+//   parent → worker                         worker → parent
+//   [RUN, id, task, payload]                [READY]
+//   [RUN_CHUNK, id, task, payloads]         [INIT_FAILED, defect]
+//   [INTERRUPT, id]                         [RESULTS, [id, kind, value, id, kind, value, …]]
+//   [CLOSE]
+//
+// Replies are batched: a worker sends the results it has at the end of each
+// turn of its event loop in one message.
+
+/** @internal */
+export const RUN = 0
+/** @internal */
+export const RUN_CHUNK = 1
+/** @internal */
+export const INTERRUPT = 2
+/** @internal */
+export const CLOSE = 3
+
+/** @internal */
+export const READY = 0
+/** @internal */
+export const INIT_FAILED = 1
+/** @internal */
+export const RESULTS = 2
+
+// result kinds
+/** The handler succeeded; value is the encoded success (an array of them for a chunk). @internal */
+export const SUCCESS = 0
+/** The handler failed with its typed error; value is the encoded error. @internal */
+export const FAILURE = 1
+/** The handler died or threw; value is the encoded defect. @internal */
+export const DEFECT = 2
+/** The task was interrupted before or while running; value is unused. @internal */
+export const INTERRUPTED = 3
+/** A payload, success or error could not be decoded or encoded; value is [phase, reason]. @internal */
+export const CODEC_ERROR = 4
+/** No handler is registered for the task name; value is the name. @internal */
+export const UNKNOWN_TASK = 5
+
+/** What the parent passes as the worker's `workerData`. @internal */
+export interface WorkerData {
+  readonly $effectFutures: 1
+  readonly workerId: number
+  readonly concurrency: number
+  readonly userData: unknown
+}

@@ -1,0 +1,296 @@
+// The worker thread's side of the CPU executor.
+//
+// Messages are only queued when they arrive; tasks start from a drain that is
+// scheduled with setImmediate, so every message already delivered in this turn
+// (an INTERRUPT for a task just received, say) is seen before any task starts:
+// a task interrupted before it started never starts. Results are collected in
+// an outbox and sent in one message per turn.
+//
+// A handler returning an `Exit` (`Effect.succeed`, `Effect.fail`) is settled
+// without a fiber; any other Effect runs in a fiber of its own, which INTERRUPT
+// interrupts (its finalizers run here, in the worker).
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
+import { parentPort, workerData } from "node:worker_threads"
+import type * as Task from "../Task.ts"
+import * as codec from "./codec.ts"
+import * as protocol from "./protocol.ts"
+
+/** @internal */
+export interface Handler {
+  readonly task: Task.AnyTask
+  readonly run: (payload: any) => Effect.Effect<any, any>
+}
+
+/** @internal */
+export interface ServeOptions {
+  readonly initialize?: ((workerData: unknown) => Effect.Effect<unknown, unknown, Scope.Scope>) | undefined
+}
+
+/** @internal */
+export const TransferTypeId = "~effect-futures/Transfer" as const
+
+/** @internal */
+export interface Transfer<A> {
+  readonly [TransferTypeId]: typeof TransferTypeId
+  readonly value: A
+  readonly transferList: ReadonlyArray<Transferable>
+}
+
+type Transferable = ArrayBuffer | import("node:worker_threads").MessagePort | { readonly [key: string]: unknown }
+
+interface Entry {
+  readonly handler: Handler
+  readonly payload: codec.Codec
+  readonly success: codec.Codec
+  readonly error: codec.Codec
+}
+
+interface Job {
+  readonly id: number
+  readonly name: string
+  readonly payload: unknown
+  readonly chunk: boolean
+}
+
+/** @internal */
+export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = {}): void => {
+  const port = parentPort
+  const data = workerData as protocol.WorkerData | undefined
+  if (port === null || data?.$effectFutures !== 1) {
+    throw new Error("CpuWorker.serve must run in a worker thread started by a CpuExecutor")
+  }
+  const entries = new Map<string, Entry>()
+  for (const handler of handlers) {
+    if (entries.has(handler.task.name)) throw new Error(`CpuWorker.serve: task "${handler.task.name}" is served twice`)
+    entries.set(handler.task.name, {
+      handler,
+      payload: codec.of(handler.task.payload),
+      success: codec.of(handler.task.success),
+      error: codec.of(handler.task.error)
+    })
+  }
+
+  const concurrency = data.concurrency
+  const queue: Array<Job> = []
+  let queueHead = 0
+  const running = new Map<number, Fiber.Fiber<unknown, unknown>>()
+  let outbox: Array<unknown> = []
+  let transfers: Array<Transferable> = []
+  let drainScheduled = false
+  let flushScheduled = false
+  let closed = false
+  const scope = Scope.makeUnsafe()
+
+  const flush = () => {
+    flushScheduled = false
+    if (outbox.length === 0 || closed) return
+    const batch = outbox
+    const list = transfers
+    outbox = []
+    transfers = []
+    try {
+      port.postMessage([protocol.RESULTS, batch], list as Array<any>)
+    } catch {
+      // one result could not be cloned: send them one by one, failing only that one
+      for (let i = 0; i < batch.length; i += 3) {
+        try {
+          port.postMessage([protocol.RESULTS, [batch[i], batch[i + 1], batch[i + 2]]], list as Array<any>)
+        } catch (error) {
+          port.postMessage([
+            protocol.RESULTS,
+            [batch[i], protocol.CODEC_ERROR, ["success", `cannot be sent to the parent: ${message(error)}`]]
+          ])
+        }
+      }
+    }
+  }
+
+  const scheduleFlush = () => {
+    if (flushScheduled) return
+    flushScheduled = true
+    setImmediate(flush)
+  }
+
+  const reply = (id: number, kind: number, value: unknown) => {
+    outbox.push(id, kind, value)
+  }
+
+  const encodeSuccess = (entry: Entry, value: unknown): [number, unknown] => {
+    const unwrapped = unwrapTransfer(value, transfers)
+    const encoded = entry.success.encode(unwrapped)
+    return encoded._tag === "Success"
+      ? [protocol.SUCCESS, encoded.success]
+      : [protocol.CODEC_ERROR, ["success", encoded.failure]]
+  }
+
+  const settle = (job: Job, entry: Entry, exit: Exit.Exit<unknown, unknown>) => {
+    if (Exit.isSuccess(exit)) {
+      if (!job.chunk) {
+        const [kind, value] = encodeSuccess(entry, exit.value)
+        return reply(job.id, kind, value)
+      }
+      const values = exit.value as Array<unknown>
+      const out = new Array(values.length)
+      for (let i = 0; i < values.length; i++) {
+        const [kind, value] = encodeSuccess(entry, values[i])
+        if (kind !== protocol.SUCCESS) return reply(job.id, kind, value)
+        out[i] = value
+      }
+      return reply(job.id, protocol.SUCCESS, out)
+    }
+    const cause = exit.cause
+    if (Cause.hasInterruptsOnly(cause)) return reply(job.id, protocol.INTERRUPTED, undefined)
+    const error = Cause.findError(cause)
+    if (error._tag === "Success") {
+      const encoded = entry.error.encode(error.success)
+      return encoded._tag === "Success"
+        ? reply(job.id, protocol.FAILURE, encoded.success)
+        : reply(job.id, protocol.CODEC_ERROR, ["error", encoded.failure])
+    }
+    return reply(job.id, protocol.DEFECT, codec.encodeDefect(Cause.squash(cause)))
+  }
+
+  const start = (job: Job) => {
+    const entry = entries.get(job.name)
+    if (entry === undefined) return reply(job.id, protocol.UNKNOWN_TASK, job.name)
+    let effect: Effect.Effect<unknown, unknown>
+    try {
+      if (job.chunk) {
+        const payloads = job.payload as Array<unknown>
+        const decoded = new Array(payloads.length)
+        for (let i = 0; i < payloads.length; i++) {
+          const result = entry.payload.decode(payloads[i])
+          if (result._tag === "Failure") return reply(job.id, protocol.CODEC_ERROR, ["payload", result.failure])
+          decoded[i] = result.success
+        }
+        effect = runChunk(entry.handler, decoded)
+      } else {
+        const result = entry.payload.decode(job.payload)
+        if (result._tag === "Failure") return reply(job.id, protocol.CODEC_ERROR, ["payload", result.failure])
+        effect = entry.handler.run(result.success)
+      }
+    } catch (defect) {
+      return reply(job.id, protocol.DEFECT, codec.encodeDefect(defect))
+    }
+    if (Exit.isExit(effect)) return settle(job, entry, effect)
+    const fiber = Effect.runFork(effect)
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) return settle(job, entry, exit)
+    running.set(job.id, fiber)
+    fiber.addObserver((exit) => {
+      running.delete(job.id)
+      settle(job, entry, exit)
+      scheduleFlush()
+      scheduleDrain()
+    })
+  }
+
+  const drain = () => {
+    drainScheduled = false
+    while (queueHead < queue.length && running.size < concurrency && !closed) {
+      const job = queue[queueHead]
+      queue[queueHead++] = undefined as any
+      if (job !== undefined) start(job)
+    }
+    if (queueHead === queue.length) {
+      queue.length = 0
+      queueHead = 0
+    }
+    flush()
+  }
+
+  const scheduleDrain = () => {
+    if (drainScheduled) return
+    drainScheduled = true
+    setImmediate(drain)
+  }
+
+  const interrupt = (id: number) => {
+    for (let i = queueHead; i < queue.length; i++) {
+      const job = queue[i]
+      if (job !== undefined && job.id === id) {
+        queue[i] = undefined as any
+        reply(id, protocol.INTERRUPTED, undefined)
+        scheduleFlush()
+        return
+      }
+    }
+    running.get(id)?.interruptUnsafe()
+  }
+
+  const close = () => {
+    if (closed) return
+    closed = true
+    for (const fiber of running.values()) fiber.interruptUnsafe()
+    Effect.runFork(Scope.close(scope, Exit.void)).addObserver(() => port.close())
+  }
+
+  port.on("message", (message: Array<any>) => {
+    switch (message[0]) {
+      case protocol.RUN:
+        queue.push({ id: message[1], name: message[2], payload: message[3], chunk: false })
+        return scheduleDrain()
+      case protocol.RUN_CHUNK:
+        queue.push({ id: message[1], name: message[2], payload: message[3], chunk: true })
+        return scheduleDrain()
+      case protocol.INTERRUPT:
+        return interrupt(message[1])
+      case protocol.CLOSE:
+        return close()
+    }
+  })
+
+  const initialize = options.initialize
+  if (initialize === undefined) {
+    port.postMessage([protocol.READY])
+    return
+  }
+  const init = Effect.suspend(() => initialize(data.userData)).pipe(Scope.provide(scope))
+  Effect.runFork(init).addObserver((exit) => {
+    if (Exit.isSuccess(exit)) port.postMessage([protocol.READY])
+    else port.postMessage([protocol.INIT_FAILED, codec.encodeDefect(Cause.squash(exit.cause))])
+  })
+}
+
+const runChunk = (handler: Handler, payloads: Array<unknown>): Effect.Effect<Array<unknown>, unknown> =>
+  Effect.suspend((): Effect.Effect<Array<unknown>, unknown> => {
+    // items run one after another and the chunk fails at its first failing
+    // item; while handlers return an Exit, no fiber work is needed
+    const out = new Array(payloads.length)
+    let i = 0
+    let pending: Effect.Effect<unknown, unknown> | undefined
+    for (; i < payloads.length; i++) {
+      const effect = handler.run(payloads[i])
+      if (!Exit.isExit(effect)) {
+        pending = effect
+        break
+      }
+      if (Exit.isFailure(effect)) return effect as Exit.Exit<never, unknown>
+      out[i] = effect.value
+    }
+    if (pending === undefined) return Exit.succeed(out)
+    const from = i
+    return Effect.forEach(
+      payloads.slice(from),
+      (payload, j) =>
+        Effect.map(j === 0 ? pending : handler.run(payload), (value) => {
+          out[from + j] = value
+        }),
+      { discard: true }
+    ).pipe(Effect.as(out))
+  })
+
+const unwrapTransfer = (value: unknown, transfers: Array<Transferable>): unknown => {
+  if (typeof value === "object" && value !== null && TransferTypeId in value) {
+    const t = value as Transfer<unknown>
+    for (const item of t.transferList) transfers.push(item)
+    return t.value
+  }
+  return value
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error))

@@ -1,0 +1,347 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as CpuExecutor from "../src/CpuExecutor.ts"
+import { TaskCodecError, WorkerCrashedError } from "../src/ExecutorError.ts"
+import * as Future from "../src/Future.ts"
+import { type Adapter, executorContract } from "./contract/executor.ts"
+import * as T from "./fixtures/tasks.ts"
+
+const worker = new URL("./fixtures/worker.ts", import.meta.url)
+
+const newGate = () => new Int32Array(new SharedArrayBuffer(16))
+const waitIndex = (g: Int32Array, index: number) =>
+  Effect.promise(async () => {
+    while (Atomics.load(g, index) === 0) await Atomics.waitAsync(g, index, 0).value
+  })
+const release = (g: Int32Array) =>
+  Effect.sync(() => {
+    Atomics.store(g, 1, 1)
+    Atomics.notify(g, 1)
+  })
+
+const gated = (n: number) =>
+  Effect.sync(() => {
+    const g = newGate()
+    return {
+      task: { k: "gate", g, n } as T.ContractPayload,
+      started: waitIndex(g, 0),
+      hasStarted: Effect.sync(() => Atomics.load(g, 0) === 1),
+      release: release(g)
+    }
+  })
+
+const blocking = Effect.sync(() => {
+  const g = newGate()
+  return {
+    task: { k: "block", g } as T.ContractPayload,
+    started: waitIndex(g, 0),
+    hasStarted: Effect.sync(() => Atomics.load(g, 0) === 1),
+    finalized: Effect.sync(() => Atomics.load(g, 2) === 1)
+  }
+})
+
+const cpuAdapter: Adapter<T.ContractPayload> = {
+  name: "CpuExecutor",
+  it: it.live,
+  make: (options) =>
+    Effect.map(CpuExecutor.make({ worker, ...options, name: "contract-cpu" }), (ex) => ({
+      submit: (payload, o) => ex.submit(T.Contract, payload, o),
+      map: (payloads, o) => ex.map(T.Contract, payloads, o),
+      shutdown: ex.shutdown,
+      stats: ex.stats
+    })),
+  value: (n) => ({ k: "value", n }),
+  fail: (e) => ({ k: "fail", e }),
+  die: (m) => ({ k: "die", m }),
+  selfInterrupt: { k: "interrupt" },
+  gated,
+  blocking,
+  advance: (millis) => Effect.sleep(millis),
+  failureOf: (e) => e
+}
+
+executorContract(cpuAdapter)
+
+const crashOf = (exit: Exit.Exit<unknown, unknown>): WorkerCrashedError => {
+  assert.isTrue(Exit.isFailure(exit))
+  const error = Exit.isFailure(exit) ? Cause.findError(exit.cause) : undefined
+  assert.isTrue(error?._tag === "Success" && error.success instanceof WorkerCrashedError, String(exit))
+  return (error as any).success
+}
+
+describe("CpuExecutor", () => {
+  it.live("errors - typed errors arrive as the same class; successes decode through their schema", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1 })
+      assert.strictEqual(yield* Future.await(yield* ex.submit(T.Sqrt, 16)), 4)
+      const error = yield* Effect.flip(Future.await(yield* ex.submit(T.Sqrt, -4)))
+      assert.instanceOf(error, T.Negative)
+      assert.strictEqual((error as T.Negative).value, -4)
+      assert.strictEqual((error as T.Negative).message, "negative: -4")
+      const parsed = yield* Future.await(yield* ex.submit(T.Parse, "42.5"))
+      assert.strictEqual(parsed, 42.5)
+      assert.strictEqual(yield* Effect.flip(Future.await(yield* ex.submit(T.Parse, "x"))), "not a number: x")
+    })
+  )
+
+  it.live("errors - a defect keeps its name, message and worker stack", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1 })
+      const exit = yield* Future.exit(yield* ex.submit(T.Contract, { k: "die", m: "kaboom" }))
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+      const defect = Exit.isFailure(exit) ? (Cause.squash(exit.cause) as Error) : undefined
+      assert.instanceOf(defect, Error)
+      assert.strictEqual(defect?.message, "kaboom")
+      assert.include(defect?.stack ?? "", "worker.ts")
+    })
+  )
+
+  it.live("transfer - payload buffers move to the worker and result buffers move back", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1 })
+      const input = new Uint8Array([1, 2, 3])
+      const f = yield* ex.submit(T.DoubleBytes, input, { transfer: [input.buffer] })
+      const out = (yield* Future.await(f)) as Uint8Array
+      // moved, not copied (it was posted once a worker was up)
+      assert.strictEqual(input.buffer.byteLength, 0)
+      assert.deepStrictEqual(Array.from(out), [2, 4, 6])
+    })
+  )
+
+  it.live("initialize - runs once per worker with workerData before the worker takes tasks", () =>
+    Effect.gen(function* () {
+      const initCounter = new Int32Array(new SharedArrayBuffer(4))
+      const ex = yield* CpuExecutor.make({
+        worker,
+        maxWorkers: 2,
+        minWorkers: 2,
+        workerData: { tag: "hello", initCounter }
+      })
+      const gates = yield* Effect.forEach([1, 2], gated)
+      const fs = yield* Effect.forEach(gates, (g) => ex.submit(T.Contract, g.task))
+      for (const g of gates) yield* g.started
+      assert.strictEqual(Atomics.load(initCounter, 0), 2)
+      for (const g of gates) yield* g.release
+      yield* Effect.forEach(fs, Future.await)
+      const info = (yield* Future.await(yield* ex.submit(T.Info, null))) as any
+      assert.strictEqual(info.data.tag, "hello")
+      assert.strictEqual(info.inits, 1)
+      assert.strictEqual((yield* ex.stats).workers, 2)
+    })
+  )
+
+  it.live("initialize - a failing initializer breaks the executor", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, workerData: { failInit: true } })
+      const f = yield* ex.submit(T.Square, 3)
+      const error = yield* Effect.flip(Future.await(f))
+      assert.strictEqual(error._tag, "BrokenExecutorError")
+      if (error._tag === "BrokenExecutorError") {
+        assert.include(error.reason, "initializer failed")
+        assert.strictEqual((error.cause as Error).message, "initializer refused")
+      }
+      assert.strictEqual((yield* Effect.flip(ex.submit(T.Square, 1)))._tag, "BrokenExecutorError")
+    })
+  )
+
+  it.live("recycle - maxTasksPerWorker replaces workers between tasks without losing the backlog", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, maxTasksPerWorker: 2 })
+      const fs = yield* Effect.forEach(Array.from({ length: 7 }), () => ex.submit(T.Info, null))
+      const infos = (yield* Effect.forEach(fs, Future.await)) as Array<any>
+      const threads = infos.map((i) => i.threadId)
+      assert.strictEqual(new Set(threads).size, 4)
+      assert.strictEqual(threads[0], threads[1])
+      assert.notStrictEqual(threads[1], threads[2])
+      assert.strictEqual(threads[4], threads[5])
+      const s = yield* ex.stats
+      assert.strictEqual(s.succeeded, 7)
+      assert.isAtLeast(s.recycled, 3)
+      assert.strictEqual(s.crashes, 0)
+    })
+  )
+
+  for (const kind of ["exit", "throw-async", "oom"] as const) {
+    it.live(
+      `crash - ${kind}: only the task on that worker fails, the worker is replaced`,
+      () =>
+        Effect.gen(function* () {
+          const ex = yield* CpuExecutor.make({
+            worker,
+            maxWorkers: 2,
+            resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 }
+          })
+          const other = yield* gated(5)
+          const fOther = yield* ex.submit(T.Contract, other.task)
+          yield* other.started
+          const crash = yield* Future.exit(yield* ex.submit(T.Crash, kind))
+          const error = crashOf(crash)
+          if (kind === "exit") assert.strictEqual(error.exitCode, 7)
+          if (kind === "throw-async") assert.include(error.reason, "uncaught in worker")
+          if (kind === "oom") assert.match(error.reason, /memory/i)
+          assert.strictEqual(Future.stateUnsafe(fOther), "running")
+          yield* other.release
+          assert.strictEqual(yield* Future.await(fOther), 5)
+          assert.strictEqual(yield* Future.await(yield* ex.submit(T.Square, 9)), 81)
+          const s = yield* ex.stats
+          assert.strictEqual(s.crashes, 1)
+          assert.strictEqual(s.failed, 1)
+        }),
+      30_000
+    )
+  }
+
+  it.live("crash - repeated crashes beyond maxCrashes break the executor instead of looping", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, maxCrashes: 1 })
+      crashOf(yield* Future.exit(yield* ex.submit(T.Crash, "exit")))
+      crashOf(yield* Future.exit(yield* ex.submit(T.Crash, "exit")))
+      const error = yield* Effect.flip(ex.submit(T.Square, 2))
+      assert.strictEqual(error._tag, "BrokenExecutorError")
+      if (error._tag === "BrokenExecutorError") assert.include(error.reason, "crashes")
+    })
+  )
+
+  it.live("cancel - a synchronous task is stopped by terminating its worker; only that task ends cancelled", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 2, cancelGracePeriod: 50 })
+      const other = yield* gated(1)
+      const fOther = yield* ex.submit(T.Contract, other.task)
+      yield* other.started
+      const g = newGate()
+      const f = yield* ex.submit(T.Contract, { k: "spin", g, n: 2 })
+      yield* waitIndex(g, 0)
+      assert.isTrue(yield* Future.cancel(f))
+      assert.strictEqual(Future.stateUnsafe(f), "cancelled")
+      assert.strictEqual(Atomics.load(g, 1), 0) // it never got released: it was stopped
+      yield* other.release
+      assert.strictEqual(yield* Future.await(fOther), 1)
+      assert.strictEqual(yield* Future.await(yield* ex.submit(T.Square, 3)), 9)
+      const s = yield* ex.stats
+      assert.strictEqual(s.cancelled, 1)
+      assert.strictEqual(s.crashes, 0)
+    })
+  )
+
+  it.live("timeout - a synchronous task over its timeout is stopped and fails with TimeoutError", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, cancelGracePeriod: 50 })
+      const g = newGate()
+      const f = yield* ex.submit(T.Contract, { k: "spin", g, n: 2 }, { timeout: 100 })
+      const error = yield* Effect.flip(Future.await(f))
+      assert.isTrue(Cause.isTimeoutError(error))
+      assert.strictEqual(yield* Future.await(yield* ex.submit(T.Square, 4)), 16)
+    })
+  )
+
+  it.live("codec - bad payloads, uncloneable payloads and results, unknown tasks fail only their future", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1 })
+      const codecError = (f: Future.Future<unknown, unknown>) =>
+        Effect.map(Effect.flip(Future.await(f)), (e) => {
+          assert.instanceOf(e, TaskCodecError)
+          return e as TaskCodecError
+        })
+      const badPayload = yield* codecError(yield* ex.submit(T.Square, "nine" as any))
+      assert.strictEqual(badPayload.phase, "payload")
+      const uncloneable = yield* codecError(yield* ex.submit(T.Contract, { k: "value", n: (() => 1) as any }))
+      assert.include(uncloneable.reason, "cannot be sent to the worker")
+      const badResult = yield* codecError(yield* ex.submit(T.BadResult, null))
+      assert.strictEqual(badResult.phase, "success")
+      const unknown = yield* codecError(yield* ex.submit(T.NotServed, null))
+      assert.include(unknown.reason, "serves no task")
+      assert.strictEqual(yield* Future.await(yield* ex.submit(T.Square, 5)), 25)
+      const s = yield* ex.stats
+      assert.strictEqual(s.failed, 4)
+      assert.strictEqual(s.crashes, 0)
+    })
+  )
+
+  it.live("map - chunksize batches items per message and keeps input order", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 2 })
+      const items = Array.from({ length: 1000 }, (_, i) => i)
+      const out = yield* Stream.runCollect(ex.map(T.Inc, items, { chunksize: 100 }))
+      assert.deepStrictEqual(
+        out,
+        items.map((i) => i + 1)
+      )
+      assert.strictEqual((yield* ex.stats).submitted, 10)
+      const failing = yield* Effect.flip(Stream.runCollect(ex.map(T.Sqrt, [4, 9, -1, 16], { chunksize: 2 })))
+      assert.instanceOf(failing, T.Negative)
+    })
+  )
+
+  it.live("options - invalid options name the option", () =>
+    Effect.gen(function* () {
+      const cases: Array<[CpuExecutor.Options, string]> = [
+        [{ worker: new URL("./fixtures/missing.ts", import.meta.url) }, "worker"],
+        [{ worker: "" }, "worker"],
+        [{ worker, maxWorkers: 1, minWorkers: 2 }, "minWorkers"],
+        [{ worker, concurrentTasksPerWorker: 0 }, "concurrentTasksPerWorker"],
+        [{ worker, maxTasksPerWorker: -1 }, "maxTasksPerWorker"],
+        [{ worker, cancelGracePeriod: Number.NaN }, "cancelGracePeriod"],
+        [{ worker, idleTimeout: -1 }, "idleTimeout"],
+        [{ worker, execArgv: [1] as any }, "execArgv"],
+        [{ worker, workerData: { f: () => 1 } }, "workerData"]
+      ]
+      for (const [options, option] of cases) {
+        const error = yield* Effect.flip(CpuExecutor.make(options))
+        assert.strictEqual(error.option, option, error.message)
+      }
+    })
+  )
+
+  it.live("idle - workers above minWorkers retire after idleTimeout", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 2, minWorkers: 1, idleTimeout: 50 })
+      const gates = yield* Effect.forEach([1, 2], gated)
+      const fs = yield* Effect.forEach(gates, (g) => ex.submit(T.Contract, g.task))
+      for (const g of gates) yield* g.started
+      assert.strictEqual((yield* ex.stats).workers, 2)
+      for (const g of gates) yield* g.release
+      yield* Effect.forEach(fs, Future.await)
+      // wait until the extra worker has retired (bounded by the test timeout)
+      while ((yield* ex.stats).workers > 1) yield* Effect.sleep(20)
+      assert.strictEqual((yield* ex.stats).workers, 1)
+    })
+  )
+
+  it.live("release - no worker thread or port outlives the executor's scope", () =>
+    Effect.gen(function* () {
+      const count = () =>
+        process.getActiveResourcesInfo().filter((r) => r === "MessagePort" || r.includes("Worker")).length
+      const baseline = count()
+      const scope = yield* Scope.make()
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 2, minWorkers: 2 }).pipe(Scope.provide(scope))
+      const fs = yield* Effect.forEach([1, 2, 3, 4], (n) => ex.submit(T.Square, n))
+      yield* Effect.forEach(fs, Future.await)
+      assert.isAbove(count(), baseline)
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(count(), baseline)
+      assert.strictEqual((yield* Effect.flip(ex.submit(T.Square, 1)))._tag, "ExecutorShutdownError")
+    })
+  )
+
+  it.live("shutdown - release waits for a running task, then closes its worker", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1 }).pipe(Scope.provide(scope))
+      const g = yield* gated(3)
+      const f = yield* ex.submit(T.Contract, g.task)
+      yield* g.started
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* Effect.yieldNow
+      assert.isUndefined(closing.pollUnsafe())
+      yield* g.release
+      yield* Fiber.join(closing)
+      assert.strictEqual(yield* Future.await(f), 3)
+      assert.strictEqual((yield* ex.stats).workers, 0)
+    })
+  )
+})
