@@ -84,6 +84,14 @@ export interface Options {
   readonly maxTasksPerWorker?: number | undefined
   /** Tasks one worker runs at once (more than 1 only helps asynchronous handlers). Default 1. */
   readonly concurrentTasksPerWorker?: number | undefined
+  /**
+   * Extra tasks sent to each worker ahead of time, so it never waits for the
+   * parent between tiny tasks (Python's `EXTRA_QUEUED_CALLS`). A prefetched
+   * task counts as running in `stats` and `Future.state` although it waits in
+   * its worker; cancelling it before it starts still means it never starts.
+   * Default 0; 1 roughly doubles the throughput of sub-millisecond tasks.
+   */
+  readonly prefetch?: number | undefined
   /** Tasks that may wait in the queue. Default unbounded. */
   readonly maxQueue?: number | undefined
   /** What `submit` does when the queue is full. Default `"suspend"`. */
@@ -208,6 +216,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
         idleTimeoutMs: duration("idleTimeout", options.idleTimeout, 60_000),
         maxTasksPerWorker: executor_.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity),
         concurrency: executor_.positiveInt("concurrentTasksPerWorker", options.concurrentTasksPerWorker, 1),
+        prefetch: executor_.nonNegativeInt("prefetch", options.prefetch, 0),
         maxQueue: executor_.capacity("maxQueue", options.maxQueue),
         whenFull: executor_.oneOf("whenFull", options.whenFull, ["suspend", "fail"], "suspend"),
         cancelGracePeriodMs: duration("cancelGracePeriod", options.cancelGracePeriod, 1_000),
@@ -235,6 +244,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
         name: o.name,
         worker: o.worker,
         concurrency: o.concurrency,
+        prefetch: o.prefetch,
         workerData: options.workerData,
         resourceLimits: o.resourceLimits,
         execArgv: o.execArgv,

@@ -18,3 +18,12 @@ export * as Future from "./Future.ts"
 
 /** @since 0.1.0 */
 export * as IoExecutor from "./IoExecutor.ts"
+
+/** @since 0.1.0 */
+export * as CpuExecutor from "./CpuExecutor.ts"
+
+/** @since 0.1.0 */
+export * as CpuWorker from "./CpuWorker.ts"
+
+/** @since 0.1.0 */
+export * as Task from "./Task.ts"

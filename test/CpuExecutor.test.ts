@@ -228,6 +228,28 @@ describe("CpuExecutor", () => {
     })
   )
 
+  it.live("prefetch - a task waiting in its worker counts as running, and cancelling it means it never starts", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, prefetch: 1 })
+      const first = yield* gated(1)
+      const f1 = yield* ex.submit(T.Contract, first.task)
+      yield* first.started
+      const second = yield* gated(2)
+      const f2 = yield* ex.submit(T.Contract, second.task)
+      const third = yield* ex.submit(T.Square, 3)
+      const s = yield* ex.stats
+      assert.strictEqual(s.running, 2)
+      assert.strictEqual(s.queued, 1)
+      assert.strictEqual(Future.stateUnsafe(f2), "running")
+      assert.isTrue(yield* Future.cancel(f2))
+      assert.isFalse(yield* second.hasStarted)
+      yield* first.release
+      assert.strictEqual(yield* Future.await(f1), 1)
+      assert.strictEqual(yield* Future.await(third), 9)
+      assert.isFalse(yield* second.hasStarted)
+    })
+  )
+
   it.live("timeout - a synchronous task over its timeout is stopped and fails with TimeoutError", () =>
     Effect.gen(function* () {
       const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, cancelGracePeriod: 50 })
@@ -284,6 +306,7 @@ describe("CpuExecutor", () => {
         [{ worker: "" }, "worker"],
         [{ worker, maxWorkers: 1, minWorkers: 2 }, "minWorkers"],
         [{ worker, concurrentTasksPerWorker: 0 }, "concurrentTasksPerWorker"],
+        [{ worker, prefetch: 1.5 }, "prefetch"],
         [{ worker, maxTasksPerWorker: -1 }, "maxTasksPerWorker"],
         [{ worker, cancelGracePeriod: Number.NaN }, "cancelGracePeriod"],
         [{ worker, idleTimeout: -1 }, "idleTimeout"],

@@ -148,6 +148,11 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   cancelled = 0
 
   constructor(options: Options, driver: SlotDriver<S>) {
+    // invariants the options validation must already have ensured
+    if (!Number.isInteger(driver.capacity) || driver.capacity < 1)
+      throw new Error("slot capacity must be an integer >= 1")
+    if (!Number.isInteger(options.maxWorkers) || options.maxWorkers < 1)
+      throw new Error("maxWorkers must be an integer >= 1")
     this.options = options
     this.driver = driver
     this.recorder = options.recorder

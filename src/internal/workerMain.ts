@@ -1,10 +1,11 @@
 // The worker thread's side of the CPU executor.
 //
-// Messages are only queued when they arrive; tasks start from a drain that is
-// scheduled with setImmediate, so every message already delivered in this turn
-// (an INTERRUPT for a task just received, say) is seen before any task starts:
-// a task interrupted before it started never starts. Results are collected in
-// an outbox and sent in one message per turn.
+// A task that arrives while the worker has room and nothing waiting starts at
+// once and its result goes back in the same turn (the latency path). Otherwise
+// it waits in a local queue drained by setImmediate, so every message already
+// delivered in this turn (an INTERRUPT for a queued task, say) is seen before
+// the task starts: a task interrupted while queued here never starts. Results
+// produced in one turn are sent in one message.
 //
 // A handler returning an `Exit` (`Effect.succeed`, `Effect.fail`) is settled
 // without a fiber; any other Effect runs in a fiber of its own, which INTERRUPT
@@ -209,6 +210,8 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     setImmediate(drain)
   }
 
+  const idle = () => !drainScheduled && queueHead === queue.length && running.size < concurrency && !closed
+
   const interrupt = (id: number) => {
     for (let i = queueHead; i < queue.length; i++) {
       const job = queue[i]
@@ -232,11 +235,21 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
   port.on("message", (message: Array<any>) => {
     switch (message[0]) {
       case protocol.RUN:
-        queue.push({ id: message[1], name: message[2], payload: message[3], chunk: false })
+      case protocol.RUN_CHUNK: {
+        const job: Job = {
+          id: message[1],
+          name: message[2],
+          payload: message[3],
+          chunk: message[0] === protocol.RUN_CHUNK
+        }
+        if (idle()) {
+          // nothing queued or scheduled: start at once and answer in the same turn
+          start(job)
+          return flush()
+        }
+        queue.push(job)
         return scheduleDrain()
-      case protocol.RUN_CHUNK:
-        queue.push({ id: message[1], name: message[2], payload: message[3], chunk: true })
-        return scheduleDrain()
+      }
       case protocol.INTERRUPT:
         return interrupt(message[1])
       case protocol.CLOSE:

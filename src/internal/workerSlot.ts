@@ -66,6 +66,8 @@ export interface Options {
   readonly name: string
   readonly worker: URL | string
   readonly concurrency: number
+  /** Tasks sent to a worker beyond `concurrency`, waiting in its local queue. */
+  readonly prefetch: number
   readonly workerData: unknown
   readonly resourceLimits: WorkerOptions["resourceLimits"]
   readonly execArgv: ReadonlyArray<string> | undefined
@@ -239,7 +241,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
     })
 
   return {
-    capacity: options.concurrency,
+    capacity: options.concurrency + options.prefetch,
     counters,
     spawn(id, ready, failed) {
       let created: WorkerSlot | undefined
