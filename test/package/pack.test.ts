@@ -39,6 +39,40 @@ try { await import("effect-futures/internal/dispatcher") ; console.log("internal
       )
       const out = run(process.execPath, ["main.js"], dir).trim().split("\n")
       assert.deepStrictEqual(out, [`[20,"1,2",true]`, "ERR_PACKAGE_PATH_NOT_EXPORTED"])
+
+      // a CPU worker entry written in plain JavaScript against the compiled package
+      fs.writeFileSync(
+        path.join(dir, "tasks.js"),
+        `import * as Schema from "effect/Schema"
+import * as Task from "effect-futures/Task"
+export class Odd extends Schema.TaggedError()("Odd", { n: Schema.Number }) {}
+export const Half = Task.make("Half", { payload: Schema.Number, success: Schema.Number, error: Odd })
+`
+      )
+      fs.writeFileSync(
+        path.join(dir, "worker.js"),
+        `import * as Effect from "effect/Effect"
+import * as CpuWorker from "effect-futures/CpuWorker"
+import { Half, Odd } from "./tasks.js"
+CpuWorker.serve([CpuWorker.handler(Half, (n) => n % 2 ? Effect.fail(new Odd({ n })) : Effect.succeed(n / 2))])
+`
+      )
+      fs.writeFileSync(
+        path.join(dir, "cpu.js"),
+        `import { Effect } from "effect"
+import { CpuExecutor, Future } from "effect-futures"
+import { Half, Odd } from "./tasks.js"
+const program = Effect.gen(function* () {
+  const cpu = yield* CpuExecutor.CpuExecutor
+  const even = yield* Future.await(yield* cpu.submit(Half, 42))
+  const odd = yield* Effect.flip(Future.await(yield* cpu.submit(Half, 3)))
+  return [even, odd instanceof Odd, odd.n]
+})
+const layer = CpuExecutor.layer({ worker: new URL("./worker.js", import.meta.url), maxWorkers: 1 })
+console.log(JSON.stringify(await Effect.runPromise(Effect.provide(program, layer))))
+`
+      )
+      assert.strictEqual(run(process.execPath, ["cpu.js"], dir).trim(), "[21,true,3]")
       assert.isTrue(fs.existsSync(path.join(dir, "node_modules/effect-futures/dist/IoExecutor.d.ts")))
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
