@@ -238,7 +238,6 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
     const context = (yield* Effect.context<never>()) as Context.Context<never>
     const clock = yield* Clock.Clock
     const fork = Effect.runForkWith(context)
-    let dispatcher: Dispatcher<workerSlot.WorkerSlot>
     const driver = workerSlot.make(
       {
         name: o.name,
@@ -262,7 +261,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
         breakWith: (reason, cause) => dispatcher.breakWith(reason, cause)
       }
     )
-    dispatcher = new Dispatcher(
+    const dispatcher = new Dispatcher(
       {
         name: o.name,
         maxWorkers: o.maxWorkers,

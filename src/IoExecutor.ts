@@ -41,7 +41,7 @@ import * as os from "node:os"
 import type { MapOptions, ShutdownOptions, Stats, SubmitOptions, WhenFull } from "./Executor.ts"
 import type { BrokenExecutorError, CancelledError, InvalidOptionsError, SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
-import { Dispatcher, type Slot } from "./internal/dispatcher.ts"
+import { Dispatcher } from "./internal/dispatcher.ts"
 import * as executor_ from "./internal/executor.ts"
 import * as fiberSlot from "./internal/fiberSlot.ts"
 import * as future_ from "./internal/future.ts"
@@ -183,7 +183,6 @@ export const make = <R = never>(
     const context = yield* Effect.context<R>()
     const clock = yield* Effect.clockWith(Effect.succeed)
     const scheduler = Context.get(context, Scheduler.Scheduler)
-    let dispatcher: Dispatcher<Slot>
     const driver = fiberSlot.make(
       {
         name: o.name,
@@ -195,7 +194,7 @@ export const make = <R = never>(
       },
       { complete: (slot, future, exit) => dispatcher.complete(slot, future, exit) }
     )
-    dispatcher = new Dispatcher(
+    const dispatcher = new Dispatcher(
       {
         name: o.name,
         maxWorkers: o.maxWorkers,
