@@ -33,6 +33,7 @@
  */
 import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
 import type * as Context from "effect/Context"
 import * as ContextModule from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -357,6 +358,39 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
  */
 export const layer = (options: Options): Layer.Layer<CpuExecutor, InvalidOptionsError> =>
   Layer.effect(CpuExecutor)(make(options))
+
+/**
+ * The options `layerConfig` reads from a `Config`: all but `workerData`,
+ * `resourceLimits`, `env` and `execArgv`, which it takes as they are.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ConfigurableOptions = Omit<Options, "workerData" | "resourceLimits" | "env" | "execArgv">
+
+/**
+ * A layer providing {@link CpuExecutor} with options read from a `Config`.
+ *
+ * **Example** (Pool size and worker path from the environment)
+ *
+ * ```ts
+ * import { Config } from "effect"
+ * import { CpuExecutor } from "effect-futures"
+ *
+ * const layer = CpuExecutor.layerConfig({
+ *   worker: Config.String("CPU_WORKER"),
+ *   maxWorkers: Config.Int("CPU_WORKERS").pipe(Config.withDefault(4))
+ * })
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  config: Config.Wrap<ConfigurableOptions>,
+  fixed: Pick<Options, "workerData" | "resourceLimits" | "env" | "execArgv"> = {}
+): Layer.Layer<CpuExecutor, InvalidOptionsError | Config.ConfigError> =>
+  Layer.effect(CpuExecutor)(Effect.flatMap(Config.unwrap(config), (options) => make({ ...options, ...fixed })))
 
 // ---------------------------------------------------------------------------
 // internal

@@ -5,6 +5,9 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import { fileURLToPath } from "node:url"
 import * as CpuExecutor from "../src/CpuExecutor.ts"
 import { TaskCodecError, WorkerCrashedError } from "../src/ExecutorError.ts"
 import * as Future from "../src/Future.ts"
@@ -317,6 +320,21 @@ describe("CpuExecutor", () => {
         const error = yield* Effect.flip(CpuExecutor.make(options))
         assert.strictEqual(error.option, option, error.message)
       }
+    })
+  )
+
+  it.live("layerConfig - reads the worker path and sizes from config", () =>
+    Effect.gen(function* () {
+      const provider = ConfigProvider.fromUnknown({ CPU_WORKER: fileURLToPath(worker), CPU_WORKERS: 1 })
+      const layer = CpuExecutor.layerConfig({
+        worker: Config.String("CPU_WORKER"),
+        maxWorkers: Config.Int("CPU_WORKERS")
+      })
+      const result = yield* Effect.gen(function* () {
+        const cpu = yield* Effect.service(CpuExecutor.CpuExecutor)
+        return [yield* Future.await(yield* cpu.submit(T.Square, 6)), (yield* cpu.stats).maxWorkers]
+      }).pipe(Effect.provide(layer), Effect.provideService(ConfigProvider.ConfigProvider, provider))
+      assert.deepStrictEqual(result, [36, 1])
     })
   )
 

@@ -291,6 +291,28 @@ export const executorContract = <T>(adapter: Adapter<T>) => {
           assertConsistent(yield* ex.stats)
         }))
 
+      it("cancel - racing completion: cancel's answer always matches the final state", () =>
+        Effect.gen(function* () {
+          const ex = yield* make({ maxWorkers: 1 })
+          for (let round = 0; round < 5; round++) {
+            const g = yield* adapter.gated(round)
+            const f = yield* ex.submit(g.task)
+            yield* g.started
+            const [, cancelled] = yield* Effect.all([g.release, Future.cancel(f)], { concurrency: "unbounded" })
+            const exit = yield* Future.exit(f)
+            if (cancelled) {
+              assert.strictEqual(Future.stateUnsafe(f), "cancelled")
+              assert.isTrue(Exit.isFailure(exit))
+            } else {
+              assert.strictEqual(Future.stateUnsafe(f), "succeeded")
+              assert.deepStrictEqual(exit, Exit.succeed(round))
+            }
+          }
+          const s = yield* ex.stats
+          assert.strictEqual(s.succeeded + s.cancelled, 5)
+          assertConsistent(s)
+        }))
+
       it("cancel - interrupting the awaiting fiber leaves the task running", () =>
         Effect.gen(function* () {
           const ex = yield* make({ maxWorkers: 1 })
