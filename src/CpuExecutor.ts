@@ -61,7 +61,6 @@ import * as codec from "./internal/codec.ts"
 import { Dispatcher } from "./internal/dispatcher.ts"
 import * as executor_ from "./internal/executor.ts"
 import * as future_ from "./internal/future.ts"
-import * as metrics_ from "./internal/metrics.ts"
 import * as timeout_ from "./internal/timeout.ts"
 import * as workerSlot from "./internal/workerSlot.ts"
 import type * as Task from "./Task.ts"
@@ -275,7 +274,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
           const fiber = fork(Effect.sleep(millis).pipe(Effect.andThen(Effect.sync(f))))
           return () => fiber.interruptUnsafe()
         },
-        recorder: o.metrics ? metrics_.make(o.name, context) : undefined,
+        metricsContext: o.metrics ? context : undefined,
         clock: o.metrics ? clock : undefined
       },
       driver

@@ -45,7 +45,6 @@ import { Dispatcher } from "./internal/dispatcher.ts"
 import * as executor_ from "./internal/executor.ts"
 import * as fiberSlot from "./internal/fiberSlot.ts"
 import * as future_ from "./internal/future.ts"
-import * as metrics_ from "./internal/metrics.ts"
 import * as timeout_ from "./internal/timeout.ts"
 
 /**
@@ -204,7 +203,7 @@ export const make = <R = never>(
         minWorkers: 0,
         idleTimeoutMs: -1,
         schedule: undefined,
-        recorder: o.metrics ? metrics_.make(o.name, context as Context.Context<never>) : undefined,
+        metricsContext: o.metrics ? (context as Context.Context<never>) : undefined,
         clock: o.metrics || o.tracing ? clock : undefined
       },
       driver

@@ -18,11 +18,13 @@
 // - counters: submitted = succeeded + failed + cancelled + running + queued.
 // - bookkeeping happens before a future settles, because settling resumes its
 //   awaiters synchronously and they may submit again.
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { BrokenExecutorError, ExecutorShutdownError, QueueFullError, type SubmitError } from "../ExecutorError.ts"
 import * as future_ from "./future.ts"
 import type { FutureImpl } from "./future.ts"
+import * as metrics_ from "./metrics.ts"
 import type { Recorder } from "./metrics.ts"
 
 type AnyFuture = FutureImpl<any, any>
@@ -86,7 +88,8 @@ export interface Options {
   readonly idleTimeoutMs: number
   /** Runs `f` after `millis` (on the executor's Clock); returns a canceller. */
   readonly schedule: ((millis: number, f: () => void) => () => void) | undefined
-  readonly recorder: Recorder | undefined
+  /** Record the `ExecutorMetrics` in this context's registry (undefined: metrics off). */
+  readonly metricsContext: Context.Context<never> | undefined
   /** Set when metrics or tracing need task timings. */
   readonly clock: { currentTimeMillisUnsafe(): number } | undefined
 }
@@ -155,7 +158,8 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
       throw new Error("maxWorkers must be an integer >= 1")
     this.options = options
     this.driver = driver
-    this.recorder = options.recorder
+    this.recorder =
+      options.metricsContext === undefined ? undefined : metrics_.make(options.name, options.metricsContext, this)
     this.clock = options.clock
   }
 
@@ -203,7 +207,6 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     future.owner = this
     if (this.clock !== undefined) future.t = this.clock.currentTimeMillisUnsafe()
     this.submitted++
-    this.recorder?.submitted(future)
   }
 
   /**
@@ -215,7 +218,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     if (error !== undefined) return Exit.fail(error)
     this.accept(future)
     this.failed++
-    this.recorder?.settled(future, future_.FAILED, -1)
+    this.recorder?.settled(-1)
     future_.settle(future, exit)
     return Exit.succeed(value)
   }
@@ -277,7 +280,6 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     else this.tail.next = future
     this.tail = future
     this.queued++
-    this.recorder?.queueDepth(this.queued)
   }
 
   private unlink(future: AnyFuture): void {
@@ -288,7 +290,6 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     else next.prev = prev
     future.prev = future.next = undefined
     this.queued--
-    this.recorder?.queueDepth(this.queued)
   }
 
   private isQueued(future: AnyFuture): boolean {
@@ -464,7 +465,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     }
     this.pump()
     this.watchIdle(slot)
-    this.recorder?.settled(future, outcome, this.clock!.currentTimeMillisUnsafe() - future.t)
+    this.recorder?.settled(this.clock!.currentTimeMillisUnsafe() - future.t)
     future_.settle(future, exit)
     this.checkIdle()
   }
@@ -479,7 +480,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
         this.unlink(future)
         this.cancelled++
         this.pump()
-        this.recorder?.settled(future, future_.CANCELLED, -1)
+        this.recorder?.settled(-1)
         future_.settle(future, future_.cancelledExit)
         this.checkIdle()
         return Effect.succeed(true)
@@ -506,7 +507,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
       const future = this.head
       this.unlink(future)
       this.failed++
-      this.recorder?.settled(future, future_.FAILED, -1)
+      this.recorder?.settled(-1)
       future_.settle(future, failure)
     }
     for (const slot of this.availableSlots.slice()) this.closeSlot(slot)
@@ -524,7 +525,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
         const future = this.head
         this.unlink(future)
         this.cancelled++
-        this.recorder?.settled(future, future_.CANCELLED, -1)
+        this.recorder?.settled(-1)
         future_.settle(future, future_.cancelledExit)
       }
     }

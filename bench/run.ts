@@ -1,0 +1,183 @@
+// The benchmark runner (`npm run bench -- --help`): every (workload, system) pair in a
+// fresh process, systems rotated per round, disturbed runs redone; writes
+// latest.{json,md,svg} and prints the markdown.
+import * as path from "node:path"
+import { type CliOptions, parseCli, usage } from "./cli.ts"
+import { type MachineInfo, machineInfo } from "./machine.ts"
+import { readResults, summaries, writeResults } from "./output.ts"
+import { DISTURBANCE, describeRule, makeSpeedBaseline, type SpeedBaseline, waitForQuiet } from "./disturbance.ts"
+import { spawnRun } from "./spawn.ts"
+import type { RunRecord } from "./summary.ts"
+import { systems as allSystems } from "./systems/index.ts"
+import { type ChildReport, type Params, type RunResult, type System, supports } from "./types.ts"
+import { checkResult, type Workload, workloadById } from "./workloads.ts"
+
+const figuresOf = (workload: Workload, result: RunResult, params: Params): Record<string, number> => {
+  const figures: Record<string, number> = {}
+  for (const figure of workload.figures) {
+    const value = figure.compute(result, params)
+    if (value !== undefined && Number.isFinite(value)) figures[figure.key] = value
+  }
+  return figures
+}
+
+const rotate = <A>(items: ReadonlyArray<A>, by: number): Array<A> => {
+  const k = items.length === 0 ? 0 : by % items.length
+  return [...items.slice(k), ...items.slice(0, k)]
+}
+
+/** Runs one pair; while a timed run is disturbed, waits for a quiet machine and redoes it (bounded). */
+const runPair = async (
+  options: CliOptions,
+  context: { readonly machine: MachineInfo; readonly baseline: SpeedBaseline },
+  system: System,
+  workload: Workload,
+  params: Params,
+  round: number,
+  order: number,
+  log: (line: string) => void
+): Promise<RunRecord> => {
+  const base = { workload: workload.id, system: system.id, round, order, params }
+  const redone: Array<{ reasons: ReadonlyArray<string>; figures: Record<string, number> }> = []
+  for (let attempt = 0; ; attempt++) {
+    let report: ChildReport
+    try {
+      report = await spawnRun(system, workload, params, options.timeoutMs)
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      log(`FAILED ${message}`)
+      return { ...base, ok: false, error: message, figures: {}, othersCores: null, disturbed: false, redone }
+    }
+    const wrong = checkResult(workload, report.result, params)
+    const figures = figuresOf(workload, report.result, params)
+    const verdict = context.baseline.judge(system, report, context.machine.clockTicksPerSecond)
+    const record = {
+      ...base,
+      result: report.result,
+      cpu: report.cpu,
+      probe: report.probe,
+      runtime: report.runtime,
+      figures,
+      othersCores: verdict.othersCores,
+      speed: verdict.speed,
+      disturbed: verdict.reasons.length > 0,
+      disturbance: verdict.reasons,
+      redone
+    }
+    if (wrong !== undefined) {
+      log(`FAILED ${system.id} ${workload.id}: ${wrong}`)
+      return { ...record, ok: false, error: wrong }
+    }
+    if (verdict.reasons.length > 0) {
+      const why = verdict.reasons.join("; ")
+      if (!workload.timed) {
+        log(`disturbed (${why}); kept: ${workload.id}'s figures are not timings`)
+      } else if (attempt < options.redos) {
+        redone.push({ reasons: verdict.reasons, figures })
+        log(`disturbed (${why}): waiting for a quiet machine, then redoing`)
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+        const quiet = await waitForQuiet(context.machine.clockTicksPerSecond, 15_000)
+        if (!quiet) log("the machine stayed busy for 15 s; redoing anyway")
+        continue
+      } else {
+        log(`still disturbed after ${options.redos} redo(s) (${why}): kept`)
+      }
+    }
+    return { ...record, ok: true }
+  }
+}
+
+const main = async (): Promise<number> => {
+  const options = parseCli(process.argv.slice(2))
+  if (options === undefined) {
+    console.log(usage)
+    return 0
+  }
+  if (options.reportOnly) {
+    const doc = readResults(options.out)
+    const md = writeResults({ ...doc, summaries: summaries(doc) }, options.out)
+    console.log(`${md}\nRewrote latest.{json,md,svg} in ${options.out} from its runs`)
+    return 0
+  }
+  const startedAt = new Date().toISOString()
+  const machine = machineInfo()
+  const selectedWorkloads = options.workloads.map((id) => workloadById(id)!)
+  const skipped: Array<string> = []
+  const systems = allSystems.filter((system) => {
+    if (!options.systems.includes(system.id)) return false
+    const why = system._tag === "External" ? system.unavailable() : undefined
+    if (why !== undefined) {
+      skipped.push(`${system.label} (${system.id}): ${why}`)
+      console.log(`SKIPPING ${system.label} (${system.id}): ${why}`)
+    }
+    return why === undefined
+  })
+  console.log(
+    `${options.quick ? "QUICK run (reduced sizes)" : "Full run"}: ${options.rounds} round(s), workloads ${options.workloads.join(",")}, systems ${systems.map((s) => s.id).join(",")}`
+  )
+  console.log(
+    `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, python ${machine.python ?? "absent"}, load ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}`
+  )
+  if (!(await waitForQuiet(machine.clockTicksPerSecond, 10_000))) console.log("warning: the machine is busy at start")
+  const baseline = makeSpeedBaseline()
+  baseline.calibrate(systems)
+
+  const runs: Array<RunRecord> = []
+  for (let round = 0; round < options.rounds; round++) {
+    const order = rotate(systems, round)
+    for (const workload of selectedWorkloads) {
+      const params = options.quick ? workload.quick : workload.full
+      const eligible = order.filter((system) => supports(system, workload.id))
+      for (const [position, system] of eligible.entries()) {
+        const prefix = `[round ${round + 1}/${options.rounds}] ${workload.id} ${system.id.padEnd(20)}`
+        const run = await runPair(options, { machine, baseline }, system, workload, params, round, position, (line) =>
+          console.log(`${prefix} ${line}`)
+        )
+        runs.push(run)
+        if (run.ok) {
+          const shown = workload.figures.map((f) =>
+            run.figures[f.key] === undefined ? `${f.label} n/a` : `${f.format(run.figures[f.key]!)} ${f.label}`
+          )
+          const others = run.othersCores === null ? "" : `others ${run.othersCores.toFixed(2)} cores`
+          const speed = run.speed == null ? "" : `, speed ${run.speed.toFixed(2)}`
+          console.log(`${prefix} ${shown.join(", ")}  (${others}${speed})`)
+        }
+      }
+    }
+  }
+
+  const partial = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    argv: process.argv.slice(2),
+    quick: options.quick,
+    rounds: options.rounds,
+    machine,
+    method: {
+      freshProcessPerPair: true as const,
+      rotation: "systems rotated by one position per round",
+      ratio: "median over rounds of (system figure / reference figure) in the same round",
+      disturbance: { ...DISTURBANCE, rule: describeRule(), maxRedos: options.redos }
+    },
+    workloads: selectedWorkloads.map((w) => ({ id: w.id, title: w.title, params: options.quick ? w.quick : w.full })),
+    systems: systems.map(({ id, label, kind, notes }) => ({ id, label, kind, notes })),
+    skipped,
+    runs
+  }
+  const md = writeResults({ ...partial, summaries: summaries(partial) }, options.out)
+  console.log(`\n${md}`)
+  console.log(`Wrote ${["latest.json", "latest.md", "latest.svg"].map((f) => path.join(options.out, f)).join(", ")}`)
+  const failed = runs.filter((run) => !run.ok).length
+  if (failed > 0) console.log(`${failed} run(s) failed`)
+  return failed > 0 ? 1 : 0
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error)
+    process.exitCode = 2
+  }
+)

@@ -1,0 +1,152 @@
+// The workloads (see /work/shared/BENCHMARKS.md): sizes, figures, reference systems and targets.
+import type { Params, RunResult, WorkloadId } from "./types.ts"
+
+/** A number derived from one run's measurements. */
+export interface Figure {
+  readonly key: string
+  readonly label: string
+  readonly better: "lower" | "higher"
+  readonly compute: (result: RunResult, params: Params) => number | undefined
+  readonly format: (value: number) => string
+}
+
+/** A target on the ratio `ours / reference` of the primary figure, over the median of per-round ratios. */
+export interface Target {
+  readonly reference: string
+  readonly op: "<=" | "<" | ">="
+  readonly ratio: number
+  readonly text: string
+  /** Set when the reference stands in for a system not benchmarked yet. */
+  readonly proxyFor?: string | undefined
+}
+
+export interface Workload {
+  readonly id: WorkloadId
+  readonly title: string
+  readonly full: Params
+  readonly quick: Params
+  /** For the smoke test: seconds at most, correctness only. */
+  readonly tiny: Params
+  /** The first figure is the primary one; ratios and targets use it. */
+  readonly figures: ReadonlyArray<Figure>
+  readonly references: ReadonlyArray<string>
+  readonly targets: ReadonlyArray<Target>
+  readonly nodeFlags: ReadonlyArray<string>
+  /** Whether the figures are timings, which a disturbed run spoils (memory figures are not). */
+  readonly timed: boolean
+}
+
+export const metTarget = (target: Target, ratio: number): boolean =>
+  target.op === "<=" ? ratio <= target.ratio : target.op === "<" ? ratio < target.ratio : ratio >= target.ratio
+
+const fixed = (digits: number) => (value: number) => value.toFixed(digits)
+
+const si = (value: number): string =>
+  value >= 1e6 ? `${(value / 1e6).toFixed(2)}M` : value >= 1e3 ? `${(value / 1e3).toFixed(1)}k` : value.toFixed(0)
+
+const bytes = (value: number): string => Math.round(value).toLocaleString("en-US")
+
+/** W1's ideal wall time: the tasks in waves of `concurrency`, each wave one timer long. */
+export const idealSeconds = (params: Params): number =>
+  (Math.ceil(params.tasks / params.concurrency) * (params.delayMs ?? 10)) / 1000
+
+const perTask =
+  (field: "heapUsed" | "rss") =>
+  (result: RunResult, params: Params): number | undefined =>
+    result.memoryBefore === undefined || result.memoryAfter === undefined
+      ? undefined
+      : (result.memoryAfter[field] - result.memoryBefore[field]) / params.tasks
+
+export const workloads: ReadonlyArray<Workload> = [
+  {
+    id: "W1",
+    title: "I/O fan-out: tasks each awaiting a timer, all submitted then all awaited",
+    full: { tasks: 10_000, concurrency: 100, delayMs: 10 },
+    quick: { tasks: 2_000, concurrency: 100, delayMs: 10 },
+    tiny: { tasks: 60, concurrency: 10, delayMs: 1 },
+    figures: [
+      {
+        key: "overhead_s",
+        label: "overhead over ideal (s)",
+        better: "lower",
+        compute: (result, params) => result.elapsedMs / 1000 - idealSeconds(params),
+        format: fixed(3)
+      },
+      {
+        key: "wall_s",
+        label: "wall (s)",
+        better: "lower",
+        compute: (result) => result.elapsedMs / 1000,
+        format: fixed(3)
+      }
+    ],
+    references: ["p-limit", "effect-foreach", "python-cf"],
+    targets: [
+      { reference: "effect-foreach", op: "<=", ratio: 1, text: "overhead ≤ Effect.forEach's" },
+      { reference: "p-limit", op: "<", ratio: 1, text: "overhead < p-limit's" }
+    ],
+    nodeFlags: [],
+    timed: true
+  },
+  {
+    id: "W2",
+    title: "in-process throughput: no-op tasks, all submitted then all awaited",
+    full: { tasks: 200_000, concurrency: 8 },
+    quick: { tasks: 50_000, concurrency: 8 },
+    tiny: { tasks: 500, concurrency: 8 },
+    figures: [
+      {
+        key: "tasks_per_s",
+        label: "tasks/s",
+        better: "higher",
+        compute: (result, params) => params.tasks / (result.elapsedMs / 1000),
+        format: si
+      }
+    ],
+    references: ["p-limit", "effect-foreach", "python-cf"],
+    targets: [
+      { reference: "p-limit", op: ">=", ratio: 2, text: "≥ 2× p-limit" },
+      { reference: "python-cf", op: ">=", ratio: 15, text: "≥ 15× Python" }
+    ],
+    nodeFlags: [],
+    timed: true
+  },
+  {
+    id: "W6",
+    title: "memory: tasks queued behind 1 busy worker",
+    full: { tasks: 100_000, concurrency: 1 },
+    quick: { tasks: 20_000, concurrency: 1 },
+    tiny: { tasks: 200, concurrency: 1 },
+    figures: [
+      { key: "heap_b_per_task", label: "heap B/task", better: "lower", compute: perTask("heapUsed"), format: bytes },
+      { key: "rss_b_per_task", label: "RSS B/task", better: "lower", compute: perTask("rss"), format: bytes }
+    ],
+    references: ["p-limit", "p-queue"],
+    targets: [
+      {
+        reference: "p-limit",
+        op: "<=",
+        ratio: 0.5,
+        text: "heap ≤ 0.5× piscina's (proxy: p-limit)",
+        proxyFor: "piscina"
+      }
+    ],
+    nodeFlags: ["--expose-gc"],
+    timed: false
+  }
+]
+
+export const workloadById = (id: string): Workload | undefined => workloads.find((workload) => workload.id === id)
+
+/** Why a run's result is wrong (not all tasks ran, readings missing), or undefined when it is right. */
+export const checkResult = (workload: Workload, result: RunResult, params: Params): string | undefined => {
+  if (result.completed !== params.tasks) return `${result.completed} of ${params.tasks} tasks completed`
+  if (!(result.elapsedMs > 0)) return `elapsed time ${result.elapsedMs} ms`
+  if (workload.id === "W6") {
+    if (result.memoryBefore === undefined || result.memoryAfter === undefined) return "no memory readings"
+    if (result.queuedAtMeasure !== undefined && result.queuedAtMeasure !== params.tasks) {
+      return `${result.queuedAtMeasure} of ${params.tasks} tasks were queued when memory was read`
+    }
+  }
+  return undefined
+}

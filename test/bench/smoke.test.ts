@@ -1,0 +1,102 @@
+// Smoke test of the benchmark (bench/): every workload of every system at a tiny
+// size, checking that all tasks ran and that readings were taken. Never timing.
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { svg } from "../../bench/chart.ts"
+import { runInProcess } from "../../bench/child.ts"
+import { processEnv } from "../../bench/measure.ts"
+import { spawnRun } from "../../bench/spawn.ts"
+import type { RunRecord } from "../../bench/summary.ts"
+import { summarize } from "../../bench/summary.ts"
+import { systemById, systems } from "../../bench/systems/index.ts"
+import { type RunResult, supports } from "../../bench/types.ts"
+import { checkResult, type Workload, workloadById, workloads } from "../../bench/workloads.ts"
+
+const TIMEOUT = 15_000
+
+const assertRan = (workload: Workload, result: RunResult) => {
+  assert.strictEqual(result.completed, workload.tiny.tasks)
+  assert.isUndefined(checkResult(workload, result, workload.tiny))
+  if (workload.id === "W6") {
+    assert.isDefined(result.memoryBefore)
+    assert.isDefined(result.memoryAfter)
+    assert.strictEqual(result.queuedAtMeasure, workload.tiny.tasks)
+  }
+}
+
+describe("bench smoke", () => {
+  for (const workload of workloads) {
+    for (const system of systems) {
+      if (!supports(system, workload.id)) continue
+      if (system._tag === "InProcess") {
+        it.live(
+          `${workload.id} ${system.id} in-process`,
+          () =>
+            Effect.gen(function* () {
+              const result = yield* Effect.promise(() =>
+                runInProcess(system.id, workload.id, workload.tiny, processEnv())
+              )
+              assertRan(workload, result)
+            }),
+          TIMEOUT
+        )
+      } else {
+        it.live.skipIf(system.unavailable() !== undefined)(
+          `${workload.id} ${system.id} (python3)`,
+          () =>
+            Effect.gen(function* () {
+              const report = yield* Effect.promise(() => spawnRun(system, workload, workload.tiny, TIMEOUT))
+              assertRan(workload, report.result)
+            }),
+          TIMEOUT
+        )
+      }
+    }
+  }
+
+  it.live(
+    "the child-process entry point reports a checked result (W6 with --expose-gc)",
+    () =>
+      Effect.gen(function* () {
+        const workload = workloadById("W6")!
+        const report = yield* Effect.promise(() =>
+          spawnRun(systemById("effect-futures-lean")!, workload, workload.tiny, TIMEOUT)
+        )
+        assertRan(workload, report.result)
+        assert.match(report.runtime, /^node v24\./)
+      }),
+    TIMEOUT
+  )
+
+  it.live(
+    "summaries turn per-round figures into ratios and targets",
+    () =>
+      Effect.sync(() => {
+        const workload = workloadById("W2")!
+        const params = workload.tiny
+        const run = (system: string, round: number, tasksPerSecond: number): RunRecord => ({
+          workload: "W2",
+          system,
+          round,
+          order: 0,
+          params,
+          ok: true,
+          figures: { tasks_per_s: tasksPerSecond },
+          othersCores: 0,
+          disturbed: false,
+          redone: []
+        })
+        const runs = [run("effect-futures-lean", 0, 900), run("p-limit", 0, 300), run("effect-futures-lean", 1, 800)]
+        runs.push(run("p-limit", 1, 200))
+        const summary = summarize(workload, params, systems, runs)
+        const ours = summary.systems.find((s) => s.system === "effect-futures-lean")!
+        assert.strictEqual(ours.figures.tasks_per_s?.median, 850)
+        assert.strictEqual(ours.ratios["p-limit"]?.median, 3.5)
+        const target = summary.targets.find((t) => t.target.reference === "p-limit")!
+        assert.isTrue(target.met)
+        assert.isUndefined(summary.targets.find((t) => t.target.reference === "python-cf")!.met)
+        assert.match(svg([summary], "t"), /^<svg[\s\S]*<\/svg>\n$/)
+      }),
+    TIMEOUT
+  )
+})
