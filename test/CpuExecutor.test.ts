@@ -199,6 +199,18 @@ describe("CpuExecutor", () => {
     )
   }
 
+  it.live("crash - a crashed worker is replaced even with no work waiting, keeping minWorkers warm", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 2, minWorkers: 2 })
+      crashOf(yield* Future.exit(yield* ex.submit(T.Crash, "exit")))
+      // the replacement boots in real time (bounded by the test timeout)
+      while ((yield* ex.stats).workers < 2) yield* Effect.sleep(10)
+      const s = yield* ex.stats
+      assert.strictEqual(s.workers, 2)
+      assert.strictEqual(s.restarts, 1)
+    })
+  )
+
   it.live("crash - repeated crashes beyond maxCrashes break the executor instead of looping", () =>
     Effect.gen(function* () {
       const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, maxCrashes: 1 })

@@ -440,6 +440,8 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     this.removeAvailable(slot)
     this.slots.delete(slot)
     this.maybeSpawn()
+    // keep the warm pool warm
+    if (!this.isShutdown && this.broken === undefined && this.liveSlots() < this.options.minWorkers) this.spawnSlot()
   }
 
   // -------------------------------------------------------------------------
