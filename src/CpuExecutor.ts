@@ -17,9 +17,12 @@
  * **Example** (Squaring numbers on every core)
  *
  * ```ts
- * import { Effect, Stream } from "effect"
- * import { CpuExecutor, Future } from "effect-futures"
- * import { SquareRoot } from "./tasks.ts"
+ * import { Effect, Schema, Stream } from "effect"
+ * import { CpuExecutor, Future, Task } from "effect-futures"
+ *
+ * // tasks.ts, imported by the worker entry too
+ * class NegativeInput extends Schema.TaggedError<NegativeInput>()("NegativeInput", { value: Schema.Number }) {}
+ * const SquareRoot = Task.make("SquareRoot", { payload: Schema.Number, success: Schema.Number, error: NegativeInput })
  *
  * const program = Effect.gen(function*() {
  *   const cpu = yield* CpuExecutor.CpuExecutor
@@ -198,6 +201,16 @@ export class CpuExecutor extends ContextModule.Service<CpuExecutor, CpuExecutorS
  * thread, handle or listener outlives it). Invalid options fail with
  * `InvalidOptionsError` naming the option.
  *
+ * **Example** (A second pool under a tag of your own)
+ *
+ * ```ts
+ * import { Context, Layer } from "effect"
+ * import { CpuExecutor } from "effect-futures"
+ *
+ * class ImagePool extends Context.Service<ImagePool, CpuExecutor.CpuExecutorShape>()("app/ImagePool") {}
+ * const ImagePoolLive = Layer.effect(ImagePool, CpuExecutor.make({ worker: "./dist/image-worker.js", maxWorkers: 2 }))
+ * ```
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -351,6 +364,19 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
 /**
  * A layer providing {@link CpuExecutor}. Invalid options fail the layer with
  * `InvalidOptionsError`.
+ *
+ * **Example** (Recycling workers and bounding their memory)
+ *
+ * ```ts
+ * import { CpuExecutor } from "effect-futures"
+ *
+ * const layer = CpuExecutor.layer({
+ *   worker: new URL("./worker.js", import.meta.url),
+ *   maxTasksPerWorker: 1000,
+ *   resourceLimits: { maxOldGenerationSizeMb: 256 },
+ *   cancelGracePeriod: "500 millis"
+ * })
+ * ```
  *
  * @category layers
  * @since 0.1.0

@@ -9,8 +9,13 @@
  *
  * ```ts
  * import * as Effect from "effect/Effect"
+ * import * as Schema from "effect/Schema"
  * import * as CpuWorker from "effect-futures/CpuWorker"
- * import { NegativeInput, SquareRoot } from "./tasks.ts"
+ * import * as Task from "effect-futures/Task"
+ *
+ * // usually in a tasks module that the parent imports too
+ * class NegativeInput extends Schema.TaggedError<NegativeInput>()("NegativeInput", { value: Schema.Number }) {}
+ * const SquareRoot = Task.make("SquareRoot", { payload: Schema.Number, success: Schema.Number, error: NegativeInput })
  *
  * CpuWorker.serve([
  *   CpuWorker.handler(SquareRoot, (x) => x < 0 ? Effect.fail(new NegativeInput({ value: x })) : Effect.succeed(Math.sqrt(x)))
@@ -72,6 +77,22 @@ export interface Transfer<A> extends internal.Transfer<A> {}
  * that blocks synchronously cannot be interrupted: the executor terminates its
  * worker after `cancelGracePeriod`.
  *
+ * **Example** (A handler whose finalizer runs when the task is cancelled)
+ *
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Schema from "effect/Schema"
+ * import * as CpuWorker from "effect-futures/CpuWorker"
+ * import * as Task from "effect-futures/Task"
+ *
+ * const Render = Task.make("Render", { payload: Schema.String, success: Schema.Number })
+ * const render = CpuWorker.handler(Render, (scene) =>
+ *   Effect.sleep("1 second").pipe(
+ *     Effect.as(scene.length),
+ *     Effect.onInterrupt(() => Effect.log(`render of ${scene} cancelled`))
+ *   ))
+ * ```
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -110,6 +131,27 @@ export const transfer = <A>(
  * Serves the given handlers in this worker thread. Call it once, at the top
  * level of the worker entry module. Throws when not running in a worker
  * started by a `CpuExecutor`, or when a task is registered twice.
+ *
+ * **Example** (Serving two tasks with a per-worker resource)
+ *
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Schema from "effect/Schema"
+ * import * as CpuWorker from "effect-futures/CpuWorker"
+ * import * as Task from "effect-futures/Task"
+ *
+ * const Upper = Task.make("Upper", { payload: Schema.String, success: Schema.String })
+ * const Length = Task.make("Length", { payload: Schema.String, success: Schema.Number })
+ * let dictionary: ReadonlySet<string> = new Set()
+ *
+ * CpuWorker.serve(
+ *   [
+ *     CpuWorker.handler(Upper, (s) => Effect.succeed(s.toUpperCase())),
+ *     CpuWorker.handler(Length, (s) => Effect.succeed(dictionary.has(s) ? s.length : 0))
+ *   ],
+ *   { initialize: (data) => Effect.sync(() => { dictionary = new Set(data as Array<string>) }) }
+ * )
+ * ```
  *
  * @category constructors
  * @since 0.1.0

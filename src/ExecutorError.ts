@@ -185,6 +185,18 @@ const tags: ReadonlySet<string> = new Set([
 /**
  * Tells whether a value is one of this module's errors.
  *
+ * **Example** (Separating executor errors from a task's own errors)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ExecutorError, Future } from "effect-futures"
+ *
+ * declare const future: Future.Future<number, Error>
+ * const value = Future.await(future).pipe(
+ *   Effect.catchIf(ExecutorError.isExecutorError, (error) => Effect.succeed(error._tag === "CancelledError" ? 0 : -1))
+ * )
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */

@@ -75,6 +75,14 @@ export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"
 /**
  * Tells whether a value is a `Future`.
  *
+ * **Example** (Telling futures from other values)
+ *
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * Future.isFuture({ id: 1 }) // => false
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
@@ -118,6 +126,16 @@ export {
  * Suspends until the future settles and returns its `Exit`; never fails
  * (Python's `exception()`, with the value as well).
  *
+ * **Example** (Inspecting the outcome without failing)
+ *
+ * ```ts
+ * import { Effect, Exit } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * declare const future: Future.Future<number, string>
+ * const describe = Effect.map(Future.exit(future), (exit) => (Exit.isSuccess(exit) ? `ok ${exit.value}` : "failed"))
+ * ```
+ *
  * @category getters
  * @since 0.1.0
  */
@@ -156,6 +174,16 @@ export const cancel: <A, E>(self: Future<A, E>) => Effect.Effect<boolean> = inte
 /**
  * The future's current state.
  *
+ * **Example** (Logging progress)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * declare const future: Future.Future<number>
+ * const log = Effect.flatMap(Future.state(future), (state) => Effect.log(`future ${future.id}: ${state}`))
+ * ```
+ *
  * @category getters
  * @since 0.1.0
  */
@@ -164,6 +192,15 @@ export const state = <A, E>(self: Future<A, E>): Effect.Effect<State> =>
 
 /**
  * The future's current state, read synchronously.
+ *
+ * **Example** (Reading the state outside an Effect)
+ *
+ * ```ts
+ * import { Future } from "effect-futures"
+ *
+ * declare const futures: ReadonlyArray<Future.Future<number>>
+ * const running = futures.filter((f) => Future.stateUnsafe(f) === "running").length
+ * ```
  *
  * @category getters
  * @since 0.1.0
@@ -174,6 +211,16 @@ export const stateUnsafe = <A, E>(self: Future<A, E>): State =>
 /**
  * Whether the future has settled (succeeded, failed or cancelled).
  *
+ * **Example** (Counting settled futures)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * declare const future: Future.Future<number>
+ * const flag: Effect.Effect<boolean> = Future.isDone(future)
+ * ```
+ *
  * @category getters
  * @since 0.1.0
  */
@@ -183,6 +230,16 @@ export const isDone = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
 /**
  * Whether the future's task is running now.
  *
+ * **Example** (Checking a task has started)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * declare const future: Future.Future<number>
+ * const flag: Effect.Effect<boolean> = Future.isRunning(future)
+ * ```
+ *
  * @category getters
  * @since 0.1.0
  */
@@ -191,6 +248,16 @@ export const isRunning = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
 
 /**
  * Whether the future ended cancelled.
+ *
+ * **Example** (Checking a cancellation)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future } from "effect-futures"
+ *
+ * declare const future: Future.Future<number>
+ * const flag: Effect.Effect<boolean> = Future.isCancelled(future)
+ * ```
  *
  * @category getters
  * @since 0.1.0

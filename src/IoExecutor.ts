@@ -141,6 +141,14 @@ export class IoExecutor extends Context.Service<IoExecutor, IoExecutorShape>()("
  * The default `maxWorkers`: `min(32, availableParallelism() + 4)`, as Python's
  * `ThreadPoolExecutor`.
  *
+ * **Example** (Sizing a pool relative to the default)
+ *
+ * ```ts
+ * import { IoExecutor } from "effect-futures"
+ *
+ * const layer = IoExecutor.layer({ maxWorkers: 2 * IoExecutor.defaultMaxWorkers() })
+ * ```
+ *
  * @category constants
  * @since 0.1.0
  */
@@ -239,6 +247,19 @@ export const make = <R = never>(
  * `shutdown({ wait: true })`. Invalid options fail the layer with
  * `InvalidOptionsError`.
  *
+ * **Example** (Providing a bounded pool with backpressure)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future, IoExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function* () {
+ *   const executor = yield* IoExecutor.IoExecutor
+ *   return yield* Future.await(yield* executor.submit(Effect.succeed(1)))
+ * })
+ * const runnable = program.pipe(Effect.provide(IoExecutor.layer({ maxWorkers: 16, maxQueue: 1000, whenFull: "suspend" })))
+ * ```
+ *
  * @category layers
  * @since 0.1.0
  */
@@ -255,7 +276,7 @@ export const layer = <R = never>(options: Options<R> = {}): Layer.Layer<IoExecut
  * import { IoExecutor } from "effect-futures"
  *
  * const layer = IoExecutor.layerConfig({
- *   maxWorkers: Config.int("IO_WORKERS").pipe(Config.withDefault(16)),
+ *   maxWorkers: Config.Int("IO_WORKERS").pipe(Config.withDefault(16)),
  *   name: Config.succeed("io")
  * })
  * ```

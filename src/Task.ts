@@ -94,6 +94,17 @@ export type Error<T extends AnyTask> = T["error"]["Type"]
 /**
  * Defines a task. The name must be unique among the tasks one worker serves.
  *
+ * **Example** (A task with a typed error)
+ *
+ * ```ts
+ * import * as Schema from "effect/Schema"
+ * import * as Task from "effect-futures/Task"
+ *
+ * class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { key: Schema.String }) {}
+ * const Lookup = Task.make("Lookup", { payload: Schema.String, success: Schema.Number, error: NotFound })
+ * type Result = Task.Success<typeof Lookup> // number
+ * ```
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -115,6 +126,15 @@ export const make = <
 
 /**
  * Tells whether a value is a task definition.
+ *
+ * **Example** (Validating a registry of tasks)
+ *
+ * ```ts
+ * import * as Task from "effect-futures/Task"
+ *
+ * declare const exported: Record<string, unknown>
+ * const tasks = Object.values(exported).filter(Task.isTask)
+ * ```
  *
  * @category guards
  * @since 0.1.0
