@@ -85,7 +85,11 @@ export interface Options {
   readonly idleTimeout?: Duration.Input | undefined
   /** Replace a worker after it has run this many tasks (between tasks, without stalling the queue). Default: never. */
   readonly maxTasksPerWorker?: number | undefined
-  /** Tasks one worker runs at once (more than 1 only helps asynchronous handlers). Default 1. */
+  /**
+   * Tasks one worker runs at once (more than 1 only helps asynchronous
+   * handlers). Default 1. When a task sharing its worker has to be stopped by
+   * terminating the worker, the others on it fail with `WorkerCrashedError`.
+   */
   readonly concurrentTasksPerWorker?: number | undefined
   /**
    * Extra tasks sent to each worker ahead of time, so it never waits for the

@@ -243,6 +243,26 @@ describe("CpuExecutor", () => {
     })
   )
 
+  it.live("concurrency - concurrentTasksPerWorker runs async handlers side by side in one worker", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, concurrentTasksPerWorker: 2 })
+      const gates = yield* Effect.forEach([1, 2, 3], gated)
+      const fs = yield* Effect.forEach(gates, (g) => ex.submit(T.Contract, g.task))
+      yield* gates[0].started
+      yield* gates[1].started
+      assert.isFalse(yield* gates[2].hasStarted)
+      const s = yield* ex.stats
+      assert.strictEqual(s.workers, 1)
+      assert.strictEqual(s.running, 2)
+      assert.strictEqual(s.queued, 1)
+      yield* gates[1].release
+      yield* gates[2].started
+      yield* gates[0].release
+      yield* gates[2].release
+      assert.deepStrictEqual(yield* Effect.forEach(fs, Future.await), [1, 2, 3])
+    })
+  )
+
   it.live("prefetch - a task waiting in its worker counts as running, and cancelling it means it never starts", () =>
     Effect.gen(function* () {
       const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, prefetch: 1 })
