@@ -157,6 +157,8 @@ export interface CpuStats extends Stats {
   readonly crashes: number
   /** Workers replaced after `maxTasksPerWorker` tasks. */
   readonly recycled: number
+  /** Worker threads alive, including ones still starting or closing. */
+  readonly threads: number
 }
 
 /**
@@ -287,6 +289,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
         maxTasksPerSlot: o.maxTasksPerWorker === Infinity ? 0 : o.maxTasksPerWorker,
         minWorkers: o.minWorkers,
         idleTimeoutMs: o.idleTimeoutMs,
+        fork,
         schedule: (millis, f) => {
           const fiber = fork(Effect.sleep(millis).pipe(Effect.andThen(Effect.sync(f))))
           return () => fiber.interruptUnsafe()
@@ -360,6 +363,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
         ...dispatcher.stats(),
         restarts: driver.counters.restarts,
         crashes: driver.counters.crashes,
+        threads: driver.counters.threads,
         recycled: dispatcher.recycled
       }))
     })

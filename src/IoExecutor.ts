@@ -210,6 +210,7 @@ export const make = <R = never>(
         maxTasksPerSlot: 0,
         minWorkers: 0,
         idleTimeoutMs: -1,
+        fork: Effect.runForkWith(context as Context.Context<never>),
         schedule: undefined,
         metricsContext: o.metrics ? (context as Context.Context<never>) : undefined,
         clock: o.metrics || o.tracing ? clock : undefined

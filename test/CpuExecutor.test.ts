@@ -382,6 +382,22 @@ describe("CpuExecutor", () => {
       // wait until the extra worker has retired (bounded by the test timeout)
       while ((yield* ex.stats).workers > 1) yield* Effect.sleep(20)
       assert.strictEqual((yield* ex.stats).workers, 1)
+      // and its thread has really exited, not just been forgotten
+      while ((yield* ex.stats).threads > 1) yield* Effect.sleep(20)
+      assert.strictEqual((yield* ex.stats).threads, 1)
+    })
+  )
+
+  it.live("recycle - a recycled worker's thread exits at once, not at release", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, maxTasksPerWorker: 1 })
+      for (let i = 0; i < 4; i++) yield* Future.await(yield* ex.submit(T.Square, i))
+      // every worker ran its one task and was closed; nothing waits, so none replaces the last
+      while ((yield* ex.stats).threads > 0) yield* Effect.sleep(20)
+      const s = yield* ex.stats
+      assert.strictEqual(s.threads, 0)
+      assert.strictEqual(s.recycled, 4)
+      assert.strictEqual(yield* Future.await(yield* ex.submit(T.Square, 5)), 25)
     })
   )
 

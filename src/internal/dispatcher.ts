@@ -21,6 +21,7 @@
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { BrokenExecutorError, ExecutorShutdownError, QueueFullError, type SubmitError } from "../ExecutorError.ts"
 import * as future_ from "./future.ts"
 import type { FutureImpl } from "./future.ts"
@@ -86,6 +87,8 @@ export interface Options {
   readonly minWorkers: number
   /** Slots above `minWorkers` idle this long are closed (-1: never). */
   readonly idleTimeoutMs: number
+  /** Runs an effect in the background, in the executor's context (slot closes). */
+  readonly fork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>
   /** Runs `f` after `millis` (on the executor's Clock); returns a canceller. */
   readonly schedule: ((millis: number, f: () => void) => () => void) | undefined
   /** Record the `ExecutorMetrics` in this context's registry (undefined: metrics off). */
@@ -130,7 +133,8 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   private spawning = 0
   private nextSlotId = 1
   private readonly spawnCancellers = new Map<number, () => Effect.Effect<void>>()
-  private readonly closing: Array<Effect.Effect<void>> = []
+  /** Slot closes under way; each removes itself when done. */
+  private readonly closing = new Set<Fiber.Fiber<void>>()
 
   // room waiters (whenFull: "suspend"), FIFO
   private waitHead: RoomWaiter | undefined = undefined
@@ -423,7 +427,10 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     slot.closed = true
     this.removeAvailable(slot)
     this.slots.delete(slot)
-    this.closing.push(this.driver.close(slot))
+    // start closing now: a retired or recycled worker must not live on until release
+    const fiber = this.options.fork(this.driver.close(slot))
+    this.closing.add(fiber)
+    fiber.addObserver(() => this.closing.delete(fiber))
   }
 
   /**
@@ -564,7 +571,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
       for (const slot of this.slots) this.closeSlot(slot)
       const cancellers = Array.from(this.spawnCancellers.values(), (cancel) => cancel())
       this.spawnCancellers.clear()
-      const closing = this.closing.splice(0)
+      const closing = Array.from(this.closing, (fiber) => Effect.asVoid(Fiber.await(fiber)))
       return Effect.all([...cancellers, ...closing], { concurrency: "unbounded", discard: true })
     })
   }

@@ -85,12 +85,14 @@ export interface Options {
 export interface Counters {
   restarts: number
   crashes: number
+  /** Worker threads created and not yet exited. */
+  threads: number
 }
 
 /** @internal */
 export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { readonly counters: Counters } => {
   const fork = Effect.runForkWith(options.context)
-  const counters: Counters = { restarts: 0, crashes: 0 }
+  const counters: Counters = { restarts: 0, crashes: 0, threads: 0 }
   // crash times (Clock millis) inside the window, for backoff and the crash limit
   let recentCrashes: Array<number> = []
   const now = () => options.clock.currentTimeMillisUnsafe()
@@ -184,6 +186,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
 
   const onExit = (slot: WorkerSlot, failed: Failed, code: number) => {
     slot.exited = true
+    counters.threads--
     slot.exitCode = code
     for (const wake of slot.exitWaiters.splice(0)) wake()
     if (!slot.booted) {
@@ -277,6 +280,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
           exitWaiters: []
         }
         created = slot
+        counters.threads++
         worker.on("message", (message) => onMessage(slot, ready, failed, message))
         worker.on("error", (error) => {
           slot.lastError = error
