@@ -320,14 +320,14 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
           const out = new Array(items.length)
           for (let i = 0; i < items.length; i++) {
             const r = payloadCodec.encode(items[i])
-            if (r._tag === "Failure") return dispatcher.failFast(future, payloadError(task, r.failure), future)
-            out[i] = r.success
+            if (r instanceof codec.Invalid) return dispatcher.failFast(future, payloadError(task, r.message), future)
+            out[i] = r
           }
           encoded = out
         } else {
           const r = payloadCodec.encode(payload)
-          if (r._tag === "Failure") return dispatcher.failFast(future, payloadError(task, r.failure), future)
-          encoded = r.success
+          if (r instanceof codec.Invalid) return dispatcher.failFast(future, payloadError(task, r.message), future)
+          encoded = r
         }
         const job: workerSlot.Job = { task, payload: encoded, chunk, transfer }
         future.job = job

@@ -9,10 +9,22 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Task from "../Task.ts"
 
-/** @internal */
+/** A value that failed to encode or decode, with the schema's message. @internal */
+export class Invalid {
+  readonly message: string
+  constructor(message: string) {
+    this.message = message
+  }
+}
+
+/**
+ * A schema's boundary codec: each function returns the converted value, or an
+ * `Invalid` (no allocation on the success path).
+ * @internal
+ */
 export interface Codec {
-  readonly encode: (value: unknown) => Result.Result<unknown, string>
-  readonly decode: (value: unknown) => Result.Result<unknown, string>
+  readonly encode: (value: unknown) => unknown
+  readonly decode: (value: unknown) => unknown
 }
 
 const codecs = new WeakMap<Task.Any, Codec>()
@@ -21,15 +33,65 @@ const codecs = new WeakMap<Task.Any, Codec>()
 export const of = (schema: Task.Any): Codec => {
   let codec = codecs.get(schema)
   if (codec === undefined) {
-    const encode = Schema.encodeUnknownResult(schema)
-    const decode = Schema.decodeUnknownResult(schema)
-    codec = {
-      encode: (value) => Result.mapError(encode(value), (e) => e.message),
-      decode: (value) => Result.mapError(decode(value), (e) => e.message)
-    }
+    codec = keywordCodec(schema) ?? schemaCodec(schema)
     codecs.set(schema, codec)
   }
   return codec
+}
+
+const schemaCodec = (schema: Task.Any): Codec => {
+  const encode = Schema.encodeUnknownResult(schema)
+  const decode = Schema.decodeUnknownResult(schema)
+  return {
+    encode: (value) => unwrap(encode(value)),
+    decode: (value) => unwrap(decode(value))
+  }
+}
+
+const unwrap = (result: Result.Result<unknown, { readonly message: string }>): unknown =>
+  Result.isSuccess(result) ? result.success : new Invalid(result.failure.message)
+
+// Schemas that are a bare keyword (no refinement, no encoding) encode to
+// themselves and decode by a type test: they skip the schema interpreter,
+// which is most of the per-item cost of tiny tasks.
+const keywordCodec = (schema: Task.Any): Codec | undefined => {
+  const ast = schema.ast as {
+    readonly _tag: string
+    readonly checks?: ReadonlyArray<unknown>
+    readonly encoding?: unknown
+  }
+  if ((ast.checks !== undefined && ast.checks.length > 0) || ast.encoding !== undefined) return undefined
+  const test = keywordTests[ast._tag]
+  if (test === undefined) return undefined
+  const check = (value: unknown) =>
+    test(value) ? value : new Invalid(`Expected ${expected[ast._tag]}, got ${show(value)}`)
+  return { encode: check, decode: check }
+}
+
+const keywordTests: Record<string, (u: unknown) => boolean> = {
+  Number: (u) => typeof u === "number",
+  String: (u) => typeof u === "string",
+  Boolean: (u) => typeof u === "boolean",
+  Null: (u) => u === null,
+  Unknown: () => true,
+  Any: () => true
+}
+
+const expected: Record<string, string> = {
+  Number: "number",
+  String: "string",
+  Boolean: "boolean",
+  Null: "null",
+  Unknown: "unknown",
+  Any: "any"
+}
+
+const show = (value: unknown): string => {
+  try {
+    return typeof value === "string" ? JSON.stringify(value) : String(value)
+  } catch {
+    return typeof value
+  }
 }
 
 /** @internal */

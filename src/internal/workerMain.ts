@@ -123,9 +123,9 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
   const encodeSuccess = (entry: Entry, value: unknown): [number, unknown] => {
     const unwrapped = unwrapTransfer(value, transfers)
     const encoded = entry.success.encode(unwrapped)
-    return encoded._tag === "Success"
-      ? [protocol.SUCCESS, encoded.success]
-      : [protocol.CODEC_ERROR, ["success", encoded.failure]]
+    return encoded instanceof codec.Invalid
+      ? [protocol.CODEC_ERROR, ["success", encoded.message]]
+      : [protocol.SUCCESS, encoded]
   }
 
   const settle = (job: Job, entry: Entry, exit: Exit.Exit<unknown, unknown>) => {
@@ -148,9 +148,9 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     const error = Cause.findError(cause)
     if (error._tag === "Success") {
       const encoded = entry.error.encode(error.success)
-      return encoded._tag === "Success"
-        ? reply(job.id, protocol.FAILURE, encoded.success)
-        : reply(job.id, protocol.CODEC_ERROR, ["error", encoded.failure])
+      return encoded instanceof codec.Invalid
+        ? reply(job.id, protocol.CODEC_ERROR, ["error", encoded.message])
+        : reply(job.id, protocol.FAILURE, encoded)
     }
     return reply(job.id, protocol.DEFECT, codec.encodeDefect(Cause.squash(cause)))
   }
@@ -165,14 +165,14 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
         const decoded = new Array(payloads.length)
         for (let i = 0; i < payloads.length; i++) {
           const result = entry.payload.decode(payloads[i])
-          if (result._tag === "Failure") return reply(job.id, protocol.CODEC_ERROR, ["payload", result.failure])
-          decoded[i] = result.success
+          if (result instanceof codec.Invalid) return reply(job.id, protocol.CODEC_ERROR, ["payload", result.message])
+          decoded[i] = result
         }
         effect = runChunk(entry.handler, decoded)
       } else {
         const result = entry.payload.decode(job.payload)
-        if (result._tag === "Failure") return reply(job.id, protocol.CODEC_ERROR, ["payload", result.failure])
-        effect = entry.handler.run(result.success)
+        if (result instanceof codec.Invalid) return reply(job.id, protocol.CODEC_ERROR, ["payload", result.message])
+        effect = entry.handler.run(result)
       }
     } catch (defect) {
       return reply(job.id, protocol.DEFECT, codec.encodeDefect(defect))

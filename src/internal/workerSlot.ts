@@ -129,20 +129,20 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
         const success = codec.of(task.success)
         if (!job.chunk) {
           const r = success.decode(value)
-          return r._tag === "Success" ? Exit.succeed(r.success) : codecError(task, "success", r.failure)
+          return r instanceof codec.Invalid ? codecError(task, "success", r.message) : Exit.succeed(r)
         }
         const values = value as Array<unknown>
         const out = new Array(values.length)
         for (let i = 0; i < values.length; i++) {
           const r = success.decode(values[i])
-          if (r._tag === "Failure") return codecError(task, "success", r.failure)
-          out[i] = r.success
+          if (r instanceof codec.Invalid) return codecError(task, "success", r.message)
+          out[i] = r
         }
         return Exit.succeed(out)
       }
       case protocol.FAILURE: {
         const r = codec.of(task.error).decode(value)
-        return r._tag === "Success" ? Exit.fail(r.success) : codecError(task, "error", r.failure)
+        return r instanceof codec.Invalid ? codecError(task, "error", r.message) : Exit.fail(r)
       }
       case protocol.DEFECT:
         return Exit.die(codec.decodeDefect(value))
