@@ -5,11 +5,13 @@
 //   parent → worker                         worker → parent
 //   [RUN, id, task, payload]                [READY]
 //   [RUN_CHUNK, id, task, payloads]         [INIT_FAILED, defect]
-//   [INTERRUPT, id]                         [RESULTS, [id, kind, value, id, kind, value, …]]
+//   [RUN_BATCH, [tag, id, task, payload, …]] [RESULTS, [id, kind, value, id, kind, value, …]]
+//   [INTERRUPT, id]
 //   [CLOSE]
 //
-// Replies are batched: a worker sends the results it has at the end of each
-// turn of its event loop in one message.
+// Both directions batch: the parent sends the tasks it hands one worker in
+// the same turn in one message, and a worker sends the results it has at the
+// end of each turn in one message.
 
 /** @internal */
 export const RUN = 0
@@ -19,6 +21,8 @@ export const RUN_CHUNK = 1
 export const INTERRUPT = 2
 /** @internal */
 export const CLOSE = 3
+/** Several RUN / RUN_CHUNK in one message: [RUN_BATCH, [tag, id, task, payload, tag, id, …]]. @internal */
+export const RUN_BATCH = 4
 
 /** @internal */
 export const READY = 0

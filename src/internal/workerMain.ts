@@ -250,6 +250,21 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
         queue.push(job)
         return scheduleDrain()
       }
+      case protocol.RUN_BATCH: {
+        const jobs = message[1] as Array<any>
+        for (let i = 0; i < jobs.length; i += 4) {
+          const job: Job = {
+            id: jobs[i + 1],
+            name: jobs[i + 2],
+            payload: jobs[i + 3],
+            chunk: jobs[i] === protocol.RUN_CHUNK
+          }
+          if (idle()) start(job)
+          else queue.push(job)
+        }
+        if (queueHead < queue.length) scheduleDrain()
+        return flush()
+      }
       case protocol.INTERRUPT:
         return interrupt(message[1])
       case protocol.CLOSE:

@@ -52,6 +52,8 @@ export interface WorkerSlot extends Slot {
   /** We are terminating it to stop a task. */
   killing: boolean
   readonly exitWaiters: Array<() => void>
+  /** Tasks dispatched this turn, sent together on a microtask. */
+  outbox: Array<AnyFuture>
 }
 
 /** @internal */
@@ -228,10 +230,50 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
     }
   }
 
+  /** Sends the tasks dispatched to a worker this turn: one message, or one each if a payload cannot be cloned. */
+  const send = (slot: WorkerSlot) => {
+    const futures = slot.outbox
+    slot.outbox = []
+    if (slot.exited) return // its exit has settled them
+    if (futures.length === 1) return sendOne(slot, futures[0])
+    const batch: Array<unknown> = []
+    const transfers: Array<any> = []
+    for (const future of futures) {
+      const job = future.job as Job
+      batch.push(job.chunk ? protocol.RUN_CHUNK : protocol.RUN, future.id, job.task.name, job.payload)
+      if (job.transfer !== undefined) transfers.push(...job.transfer)
+    }
+    try {
+      slot.worker.postMessage([protocol.RUN_BATCH, batch], transfers)
+    } catch {
+      for (const future of futures) sendOne(slot, future)
+    }
+  }
+
+  const sendOne = (slot: WorkerSlot, future: AnyFuture) => {
+    const job = future.job as Job
+    try {
+      slot.worker.postMessage(
+        [job.chunk ? protocol.RUN_CHUNK : protocol.RUN, future.id, job.task.name, job.payload],
+        job.transfer as Array<any> | undefined
+      )
+    } catch (error) {
+      // the payload cannot be cloned: only this future fails
+      finish(slot, future, codecError(job.task, "payload", `cannot be sent to the worker: ${message(error)}`))
+    }
+  }
+
   /** Sends INTERRUPT, waits the grace period, then terminates the worker. */
   const stop = (slot: WorkerSlot, future: AnyFuture): Effect.Effect<void> =>
     Effect.suspend(() => {
       if (!slot.inflight.has(future.id) || slot.exited) return Effect.asVoid(future_.exit(future))
+      const unsent = slot.outbox.indexOf(future)
+      if (unsent >= 0) {
+        // not sent yet: it never reaches the worker (an INTERRUPT would overtake it)
+        slot.outbox.splice(unsent, 1)
+        finish(slot, future, stopped(future))
+        return Effect.void
+      }
       slot.worker.postMessage([protocol.INTERRUPT, future.id])
       return future_.exit(future).pipe(
         Effect.timeoutOption(options.cancelGracePeriodMs),
@@ -277,7 +319,8 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
           lastError: undefined,
           closing: false,
           killing: false,
-          exitWaiters: []
+          exitWaiters: [],
+          outbox: []
         }
         created = slot
         counters.threads++
@@ -309,22 +352,8 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
         })
     },
     run(slot, future) {
-      const job = future.job as Job
-      try {
-        slot.worker.postMessage(
-          [job.chunk ? protocol.RUN_CHUNK : protocol.RUN, future.id, job.task.name, job.payload],
-          job.transfer as Array<any> | undefined
-        )
-      } catch (error) {
-        // the payload cannot be cloned: only this future fails (reported on a
-        // microtask so a burst of them cannot recurse through the dispatcher)
-        slot.inflight.set(future.id, future)
-        queueMicrotask(() =>
-          finish(slot, future, codecError(job.task, "payload", `cannot be sent to the worker: ${message(error)}`))
-        )
-        return
-      }
       slot.inflight.set(future.id, future)
+      if (slot.outbox.push(future) === 1) queueMicrotask(() => send(slot))
       if (future.timeout >= 0) {
         const running: Running = { cancelling: false, timedOut: false, timer: undefined }
         future.handle = running
