@@ -68,6 +68,9 @@ export const machineInfo = (): MachineInfo => {
       effect: packageVersion("effect"),
       "p-limit": packageVersion("p-limit"),
       "p-queue": packageVersion("p-queue"),
+      piscina: packageVersion("piscina"),
+      tinypool: packageVersion("tinypool"),
+      workerpool: packageVersion("workerpool"),
       python: pythonVersion() ?? null
     },
     git: {

@@ -38,8 +38,16 @@ const paramsText = (workload: Workload, params: Params): string => {
   switch (workload.id) {
     case "W1":
       return `${tasks} tasks × ${params.delayMs ?? 10} ms timer, concurrency ${params.concurrency}; ideal ${idealSeconds(params).toFixed(3)} s`
+    case "W3":
+      return `${tasks} tasks, ${params.concurrency} workers, one task per message; pools booted and warmed before the timed section`
+    case "W3c":
+      return `${tasks} tasks, ${params.concurrency} workers, ${params.chunksize ?? 1000} items per message; pools booted and warmed before the timed section`
+    case "W4":
+      return `${tasks} tasks of ~${params.taskMs ?? 100} ms (loop iterations calibrated in each process), ${params.concurrency} workers, each warmed with one full task first; speedup = serial time on the main thread ÷ pool time, same process`
+    case "W5":
+      return `${tasks} sequential round trips after 500 warm ones, ${params.concurrency} workers, in ${params.processes ?? 1} fresh process(es) per round; p50/p99: medians over the processes of each one's quantile; spawn → first result: creating the pool (${params.concurrency} workers started at once) until the first result, median over the processes`
     case "W6":
-      return `${tasks} tasks behind 1 busy worker (concurrency 1); heap and RSS read after a full GC`
+      return `${tasks} tasks behind 1 busy worker (concurrency 1; a worker pool's blocker waits in Atomics.wait, Python's on a multiprocessing.Event); heap and RSS of the main thread/process read after a full GC`
     default:
       return `${tasks} tasks, concurrency ${params.concurrency}`
   }

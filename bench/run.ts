@@ -6,7 +6,7 @@ import { type CliOptions, parseCli, usage } from "./cli.ts"
 import { type MachineInfo, machineInfo } from "./machine.ts"
 import { readResults, summaries, writeResults } from "./output.ts"
 import { DISTURBANCE, describeRule, makeSpeedBaseline, type SpeedBaseline, waitForQuiet } from "./disturbance.ts"
-import { spawnRun } from "./spawn.ts"
+import { spawnPair } from "./spawn.ts"
 import type { RunRecord } from "./summary.ts"
 import { systems as allSystems } from "./systems/index.ts"
 import { type ChildReport, type Params, type RunResult, type System, supports } from "./types.ts"
@@ -42,7 +42,7 @@ const runPair = async (
   for (let attempt = 0; ; attempt++) {
     let report: ChildReport
     try {
-      report = await spawnRun(system, workload, params, options.timeoutMs)
+      report = await spawnPair(system, workload, params, options.timeoutMs)
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       log(`FAILED ${message}`)

@@ -99,15 +99,17 @@ export const summarize = (
   const targets = summaries
     .filter((summary) => summary.kind === "ours")
     .flatMap((summary) =>
-      workload.targets.map((target): TargetResult => {
-        const achieved = summary.ratios[target.reference]
-        return {
-          system: summary.system,
-          target,
-          achieved,
-          met: achieved === undefined ? undefined : metTarget(target, achieved.median)
-        }
-      })
+      workload.targets
+        .filter((target) => target.appliesTo === undefined || target.appliesTo.includes(summary.system))
+        .map((target): TargetResult => {
+          const achieved = summary.ratios[target.reference]
+          return {
+            system: summary.system,
+            target,
+            achieved,
+            met: achieved === undefined ? undefined : metTarget(target, achieved.median)
+          }
+        })
     )
   return { workload: workload.id, title: workload.title, params, systems: summaries, targets }
 }

@@ -1,6 +1,6 @@
 // Shared types of the benchmark: workloads, systems and what one run reports.
 
-/** Workload ids, as in /work/shared/BENCHMARKS.md. Worker-pool ids are reserved for later systems. */
+/** Workload ids, as in /work/shared/BENCHMARKS.md. */
 export type WorkloadId = "W1" | "W2" | "W3" | "W3c" | "W4" | "W5" | "W6"
 
 /** The size of one run. Fields a workload does not use are ignored. */
@@ -11,6 +11,21 @@ export interface Params {
   readonly concurrency: number
   /** W1: each task awaits a timer of this many milliseconds. */
   readonly delayMs?: number | undefined
+  /** W3c: items per message (`map`'s `chunksize`, or the length of the array a pool without chunking gets). */
+  readonly chunksize?: number | undefined
+  /** W4: each task's loop runs about this many milliseconds (its iteration count is calibrated in the run's process). */
+  readonly taskMs?: number | undefined
+  /** W5: the orchestrator runs the pair in this many fresh processes per round and merges them (latency is bimodal per process). */
+  readonly processes?: number | undefined
+}
+
+/** Round-trip latencies of one process, in microseconds. */
+export interface Latency {
+  readonly p25: number
+  readonly p50: number
+  readonly p75: number
+  readonly p99: number
+  readonly mean: number
 }
 
 /** A heap or RSS reading, taken after a full GC. */
@@ -32,6 +47,17 @@ export interface RunResult {
   readonly queuedAtMeasure?: number | undefined
   /** Which kind of memory `heapUsed` is, when not V8's heap (e.g. Python's tracemalloc). */
   readonly heapKind?: string | undefined
+  /** W4: wall time of the same tasks run one after another on the main thread (same process, same runtime). */
+  readonly serialMs?: number | undefined
+  /** W4: loop iterations per task, as calibrated. */
+  readonly iterations?: number | undefined
+  /** W5: round-trip latencies (for a run merged from several processes: per-quantile medians over them). */
+  readonly latencyUs?: Latency | undefined
+  /** W5: creating the pool (workers spawned) until the first task's result arrived, in milliseconds. */
+  readonly spawnMs?: number | undefined
+  /** W5: each process's readings, when the orchestrator merged several. */
+  readonly perProcess?:
+    ReadonlyArray<{ readonly latencyUs: Latency; readonly spawnMs?: number | undefined }> | undefined
 }
 
 /** What the process of a run used, for telling a disturbed run apart. */

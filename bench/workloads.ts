@@ -16,8 +16,10 @@ export interface Target {
   readonly op: "<=" | "<" | ">="
   readonly ratio: number
   readonly text: string
-  /** Set when the reference stands in for a system not benchmarked yet. */
+  /** Set when the reference stands in for a system of another kind (an in-process limiter for a worker pool). */
   readonly proxyFor?: string | undefined
+  /** The systems (ids) the target is for; all of ours that run the workload when absent. */
+  readonly appliesTo?: ReadonlyArray<string> | undefined
 }
 
 export interface Workload {
@@ -49,6 +51,16 @@ const bytes = (value: number): string => Math.round(value).toLocaleString("en-US
 /** W1's ideal wall time: the tasks in waves of `concurrency`, each wave one timer long. */
 export const idealSeconds = (params: Params): number =>
   (Math.ceil(params.tasks / params.concurrency) * (params.delayMs ?? 10)) / 1000
+
+const perSecond = (result: RunResult, params: Params): number => params.tasks / (result.elapsedMs / 1000)
+
+const us = (value: number): string => value.toFixed(value < 100 ? 1 : 0)
+
+const ms = (value: number): string => value.toFixed(value < 100 ? 1 : 0)
+
+/** Our CPU executor's systems, and the IoExecutor's (W6 holds both, with different references). */
+export const CPU_SYSTEMS: ReadonlyArray<string> = ["effect-futures-cpu", "effect-futures-cpu-tuned"]
+export const IO_SYSTEMS: ReadonlyArray<string> = ["effect-futures", "effect-futures-lean"]
 
 const perTask =
   (field: "heapUsed" | "rss") =>
@@ -112,6 +124,118 @@ export const workloads: ReadonlyArray<Workload> = [
     timed: true
   },
   {
+    id: "W3",
+    title: "tiny CPU tasks through a worker pool: x*x, one task per message",
+    full: { tasks: 100_000, concurrency: 2 },
+    quick: { tasks: 20_000, concurrency: 2 },
+    tiny: { tasks: 300, concurrency: 2 },
+    figures: [{ key: "tasks_per_s", label: "tasks/s", better: "higher", compute: perSecond, format: si }],
+    references: ["piscina", "python-cf-process", "raw-worker"],
+    targets: [
+      { reference: "piscina", op: ">=", ratio: 3, text: "≥ 3× piscina" },
+      { reference: "raw-worker", op: ">=", ratio: 0.4, text: "≥ 0.4× the raw postMessage baseline" }
+    ],
+    nodeFlags: [],
+    timed: true
+  },
+  {
+    id: "W3c",
+    title: "tiny CPU tasks through a worker pool, batched: x*x, 1,000 items per message",
+    full: { tasks: 100_000, concurrency: 2, chunksize: 1000 },
+    quick: { tasks: 20_000, concurrency: 2, chunksize: 1000 },
+    tiny: { tasks: 2_500, concurrency: 2, chunksize: 1000 },
+    figures: [{ key: "tasks_per_s", label: "tasks/s", better: "higher", compute: perSecond, format: si }],
+    references: ["python-cf-process", "piscina"],
+    targets: [
+      {
+        reference: "python-cf-process",
+        op: ">=",
+        ratio: 1,
+        text: "≥ Python's map(chunksize=1000)"
+      }
+    ],
+    nodeFlags: [],
+    timed: true
+  },
+  {
+    id: "W4",
+    title: "CPU-heavy: pure integer loops of ~100 ms each, speedup over serial in the same process",
+    full: { tasks: 16, concurrency: 2, taskMs: 100 },
+    quick: { tasks: 8, concurrency: 2, taskMs: 50 },
+    tiny: { tasks: 4, concurrency: 2, taskMs: 2 },
+    figures: [
+      {
+        key: "speedup",
+        label: "speedup over serial",
+        better: "higher",
+        compute: (result) => (result.serialMs === undefined ? undefined : result.serialMs / result.elapsedMs),
+        format: fixed(3)
+      },
+      {
+        key: "pool_s",
+        label: "pool wall (s)",
+        better: "lower",
+        compute: (result) => result.elapsedMs / 1000,
+        format: fixed(3)
+      },
+      {
+        key: "task_ms",
+        label: "serial ms/task",
+        better: "lower",
+        compute: (result, params) => (result.serialMs === undefined ? undefined : result.serialMs / params.tasks),
+        format: fixed(1)
+      }
+    ],
+    references: ["piscina", "raw-worker"],
+    targets: [{ reference: "piscina", op: ">=", ratio: 0.98, text: "≥ 0.98× piscina's speedup" }],
+    nodeFlags: [],
+    timed: true
+  },
+  {
+    id: "W5",
+    title: "round-trip latency: sequential submit-and-await of one x*x through the worker pool",
+    full: { tasks: 5_000, concurrency: 2, processes: 5 },
+    quick: { tasks: 1_000, concurrency: 2, processes: 2 },
+    tiny: { tasks: 50, concurrency: 2, processes: 1 },
+    figures: [
+      {
+        key: "p50_us",
+        label: "p50 µs",
+        better: "lower",
+        compute: (result) => result.latencyUs?.p50,
+        format: us
+      },
+      {
+        key: "p99_us",
+        label: "p99 µs",
+        better: "lower",
+        compute: (result) => result.latencyUs?.p99,
+        format: us
+      },
+      {
+        key: "p50_best_us",
+        label: "p50 of the fastest process µs",
+        better: "lower",
+        compute: (result) =>
+          result.perProcess === undefined
+            ? result.latencyUs?.p50
+            : Math.min(...result.perProcess.map((p) => p.latencyUs.p50)),
+        format: us
+      },
+      {
+        key: "spawn_ms",
+        label: "spawn → first result ms",
+        better: "lower",
+        compute: (result) => result.spawnMs,
+        format: ms
+      }
+    ],
+    references: ["piscina", "raw-worker"],
+    targets: [{ reference: "piscina", op: "<=", ratio: 1, text: "p50 ≤ piscina's" }],
+    nodeFlags: [],
+    timed: true
+  },
+  {
     id: "W6",
     title: "memory: tasks queued behind 1 busy worker",
     full: { tasks: 100_000, concurrency: 1 },
@@ -121,15 +245,17 @@ export const workloads: ReadonlyArray<Workload> = [
       { key: "heap_b_per_task", label: "heap B/task", better: "lower", compute: perTask("heapUsed"), format: bytes },
       { key: "rss_b_per_task", label: "RSS B/task", better: "lower", compute: perTask("rss"), format: bytes }
     ],
-    references: ["p-limit", "p-queue"],
+    references: ["p-limit", "p-queue", "piscina"],
     targets: [
       {
         reference: "p-limit",
         op: "<=",
         ratio: 0.5,
-        text: "heap ≤ 0.5× piscina's (proxy: p-limit)",
-        proxyFor: "piscina"
-      }
+        text: "heap ≤ 0.5× piscina's (in-process proxy: p-limit)",
+        proxyFor: "piscina",
+        appliesTo: IO_SYSTEMS
+      },
+      { reference: "piscina", op: "<=", ratio: 0.5, text: "heap ≤ 0.5× piscina's", appliesTo: CPU_SYSTEMS }
     ],
     nodeFlags: ["--expose-gc"],
     timed: false
@@ -142,6 +268,8 @@ export const workloadById = (id: string): Workload | undefined => workloads.find
 export const checkResult = (workload: Workload, result: RunResult, params: Params): string | undefined => {
   if (result.completed !== params.tasks) return `${result.completed} of ${params.tasks} tasks completed`
   if (!(result.elapsedMs > 0)) return `elapsed time ${result.elapsedMs} ms`
+  if (workload.id === "W4" && !(result.serialMs! > 0)) return "no serial time"
+  if (workload.id === "W5" && result.latencyUs === undefined) return "no latency readings"
   if (workload.id === "W6") {
     if (result.memoryBefore === undefined || result.memoryAfter === undefined) return "no memory readings"
     if (result.queuedAtMeasure !== undefined && result.queuedAtMeasure !== params.tasks) {

@@ -1,4 +1,5 @@
-// Python's concurrent.futures.ThreadPoolExecutor, run by `python3` (standard library only).
+// Python's concurrent.futures, run by `python3` (standard library only):
+// ThreadPoolExecutor on the in-process workloads, ProcessPoolExecutor on the worker-pool ones.
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type { ExternalSystem } from "../types.ts"
@@ -16,18 +17,35 @@ export const pythonVersion = (): string | undefined => {
   return probed.version
 }
 
+const unavailable = () => (pythonVersion() === undefined ? "python3 not found on PATH" : undefined)
+
+const probe = () => {
+  const out = spawnSync("python3", [script, "probe"], { encoding: "utf8" })
+  const value = Number(out.stdout?.trim())
+  return out.status === 0 && value > 0 ? value : undefined
+}
+
 export const system: ExternalSystem = {
   _tag: "External",
   id: "python-cf",
-  label: "Python concurrent.futures",
+  label: "Python ThreadPoolExecutor",
   kind: "peer",
   notes: "`ThreadPoolExecutor(max_workers)`, `submit` then `result()` per task; W6 heap = tracemalloc bytes",
   workloads: ["W1", "W2", "W6"],
-  unavailable: () => (pythonVersion() === undefined ? "python3 not found on PATH" : undefined),
-  command: (workload, params) => ({ file: "python3", args: [script, workload, JSON.stringify(params)] }),
-  probe: () => {
-    const out = spawnSync("python3", [script, "probe"], { encoding: "utf8" })
-    const value = Number(out.stdout?.trim())
-    return out.status === 0 && value > 0 ? value : undefined
-  }
+  unavailable,
+  command: (workload, params) => ({ file: "python3", args: [script, workload, JSON.stringify(params), "threads"] }),
+  probe
+}
+
+export const processes: ExternalSystem = {
+  _tag: "External",
+  id: "python-cf-process",
+  label: "Python ProcessPoolExecutor",
+  kind: "peer",
+  notes:
+    "`ProcessPoolExecutor(max_workers)` (default start method); W3: `submit` then `result()` per task (chunksize 1); W3c: `list(map(square, items, chunksize=1000))`; W4: serial loop in the main process vs the pool; W5: `submit(...).result()` in a loop; W6: the worker blocked on a `multiprocessing.Event`, heap = tracemalloc bytes of the main process; CPU time includes the worker processes",
+  workloads: ["W3", "W3c", "W4", "W5", "W6"],
+  unavailable,
+  command: (workload, params) => ({ file: "python3", args: [script, workload, JSON.stringify(params), "processes"] }),
+  probe
 }

@@ -1,0 +1,31 @@
+// piscina 5: a worker_threads pool; `run(task, { name })` per task. Default options
+// (Atomics-based wake-up in workers, one task per worker at a time) but the pool size.
+import { Piscina } from "piscina"
+import { fileURLToPath } from "node:url"
+import type { InProcessSystem } from "../types.ts"
+import { type MakePool, runners } from "./poolRunners.ts"
+
+const filename = fileURLToPath(new URL("../workers/piscina.ts", import.meta.url))
+
+export const make: MakePool = (workers) => {
+  const pool = new Piscina({ filename, minThreads: workers, maxThreads: workers })
+  return {
+    square: (x) => pool.run(x),
+    squares: (xs) => pool.run(xs, { name: "squares" }),
+    spin: (args) => pool.run(args, { name: "spin" }),
+    warm: (args) => pool.run(args, { name: "warm" }),
+    block: (gate) => pool.run(gate, { name: "block" }),
+    notStarted: () => pool.queueSize,
+    close: () => pool.destroy()
+  }
+}
+
+export const system: InProcessSystem = {
+  _tag: "InProcess",
+  id: "piscina",
+  label: "piscina",
+  kind: "peer",
+  notes:
+    "`new Piscina({ filename, minThreads: n, maxThreads: n })`, `run(x)` per task, promises awaited in order; W3c: `run(array of 1000)` per task (no chunking of its own)",
+  runners: runners(make)
+}
