@@ -263,6 +263,18 @@ describe("CpuExecutor", () => {
     })
   )
 
+  it.live("prefetch - an idle worker is used before a busy one is sent a task ahead", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 2, minWorkers: 2, prefetch: 2 })
+      const gates = yield* Effect.forEach([1, 2], gated)
+      const fs = yield* Effect.forEach(gates, (g) => ex.submit(T.Contract, g.task))
+      // both start: each went to its own worker
+      for (const g of gates) yield* g.started
+      for (const g of gates) yield* g.release
+      assert.deepStrictEqual(yield* Effect.forEach(fs, Future.await), [1, 2])
+    })
+  )
+
   it.live("prefetch - a task waiting in its worker counts as running, and cancelling it means it never starts", () =>
     Effect.gen(function* () {
       const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, prefetch: 1 })

@@ -55,8 +55,13 @@ export interface Slot {
  * @internal
  */
 export interface SlotDriver<S extends Slot> {
-  /** Tasks one slot runs at once. */
+  /** Tasks one slot holds at once (running, plus any sent ahead). */
   readonly capacity: number
+  /**
+   * Of `capacity`, the tasks a slot runs at once; the rest are sent ahead
+   * (prefetch), which happens only when no slot is still starting.
+   */
+  readonly concurrency: number
   /**
    * Creates a slot. Calls `ready` once it can run tasks (possibly at once) or
    * `failed` if it cannot (the executor then breaks). Returns a canceller, used
@@ -129,7 +134,11 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
 
   // slots
   readonly slots = new Set<S>()
-  private readonly availableSlots: Array<S> = []
+  // Slots with room, filed by how many tasks they run (levels[n] holds slots
+  // running n): dispatch takes the least loaded, so an idle worker is used
+  // before a busy one is sent a task ahead. One level when capacity is 1.
+  private readonly levels: Array<Array<S>>
+  private availableCount = 0
   private spawning = 0
   private nextSlotId = 1
   private readonly spawnCancellers = new Map<number, () => Effect.Effect<void>>()
@@ -158,10 +167,13 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     // invariants the options validation must already have ensured
     if (!Number.isInteger(driver.capacity) || driver.capacity < 1)
       throw new Error("slot capacity must be an integer >= 1")
+    if (!Number.isInteger(driver.concurrency) || driver.concurrency < 1 || driver.concurrency > driver.capacity)
+      throw new Error("slot concurrency must be an integer in [1, capacity]")
     if (!Number.isInteger(options.maxWorkers) || options.maxWorkers < 1)
       throw new Error("maxWorkers must be an integer >= 1")
     this.options = options
     this.driver = driver
+    this.levels = Array.from({ length: driver.capacity }, () => [])
     this.recorder =
       options.metricsContext === undefined ? undefined : metrics_.make(options.name, options.metricsContext, this)
     this.clock = options.clock
@@ -184,9 +196,10 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   submit<A>(future: AnyFuture, value: A): Effect.Effect<A, SubmitError> {
     const error = this.rejection()
     if (error !== undefined) return Exit.fail(error)
-    if (this.availableSlots.length > 0) {
+    const slot = this.availableCount > 0 ? this.pickSlot() : undefined
+    if (slot !== undefined) {
       this.accept(future)
-      this.dispatch(this.availableSlots[this.availableSlots.length - 1], future)
+      this.dispatch(slot, future)
       return Exit.succeed(value)
     }
     if (this.hasRoom()) {
@@ -229,7 +242,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
 
   /** Jobs waiting for a slot that is still starting do not count against maxQueue. */
   private hasRoom(): boolean {
-    return this.queued - this.spawning * this.driver.capacity < this.options.maxQueue
+    return this.queued - this.spawning * this.driver.concurrency < this.options.maxQueue
   }
 
   private waitForRoom(future: AnyFuture): Effect.Effect<void, SubmitError> {
@@ -248,7 +261,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
 
   /** Moves waiters into the queue while there is room. */
   private admitWaiters(): void {
-    while (this.waitHead !== undefined && (this.hasRoom() || this.availableSlots.length > 0)) {
+    while (this.waitHead !== undefined && (this.hasRoom() || this.pickSlot() !== undefined)) {
       const waiter = this.waitHead
       this.waitHead = waiter.next
       if (this.waitHead === undefined) this.waitTail = undefined
@@ -307,10 +320,12 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   }
 
   private drainQueue(): void {
-    while (this.head !== undefined && this.availableSlots.length > 0) {
+    while (this.head !== undefined && this.availableCount > 0) {
+      const slot = this.pickSlot()
+      if (slot === undefined) return
       const future = this.head
       this.unlink(future)
-      this.dispatch(this.availableSlots[this.availableSlots.length - 1], future)
+      this.dispatch(slot, future)
     }
   }
 
@@ -326,15 +341,15 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     future_.markRunning(future)
     future.slot = slot
     this.running++
+    this.removeAvailable(slot) // filed by its load, which changes now
     slot.active++
     slot.dispatched++
     const limit = this.options.maxTasksPerSlot
     if (limit > 0 && slot.dispatched >= limit) {
       slot.retiring = true
-      this.removeAvailable(slot)
       this.maybeSpawn() // the replacement starts while the last task runs
-    } else if (slot.active >= this.driver.capacity) {
-      this.removeAvailable(slot)
+    } else {
+      this.addAvailable(slot)
     }
     if (this.clock !== undefined) {
       const now = this.clock.currentTimeMillisUnsafe()
@@ -345,19 +360,35 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     this.driver.run(slot, future)
   }
 
+  /**
+   * The least loaded slot with room. A task is sent ahead to a slot that runs
+   * its full concurrency only when no slot is still starting: the one starting
+   * will take it sooner than the busy one.
+   */
+  private pickSlot(): S | undefined {
+    const levels = this.spawning > 0 ? this.driver.concurrency : this.levels.length
+    for (let i = 0; i < levels; i++) {
+      const level = this.levels[i]
+      if (level.length > 0) return level[level.length - 1]
+    }
+    return undefined
+  }
+
   private removeAvailable(slot: S): void {
     if (!slot.available) return
     slot.available = false
-    const stack = this.availableSlots
-    // the slot is almost always on top of the stack
+    this.availableCount--
+    const stack = this.levels[slot.active]
+    // the slot is almost always on top of its stack
     if (stack[stack.length - 1] === slot) stack.pop()
     else stack.splice(stack.indexOf(slot), 1)
   }
 
   private addAvailable(slot: S): void {
-    if (slot.available || slot.retiring || slot.closed) return
+    if (slot.available || slot.retiring || slot.closed || slot.active >= this.driver.capacity) return
     slot.available = true
-    this.availableSlots.push(slot)
+    this.availableCount++
+    this.levels[slot.active].push(slot)
   }
 
   private liveSlots(): number {
@@ -370,7 +401,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   private maybeSpawn(): void {
     if (this.broken !== undefined) return
     const waiting = this.queued + (this.waitHead !== undefined ? 1 : 0)
-    if (waiting <= this.spawning * this.driver.capacity) return
+    if (waiting <= this.spawning * this.driver.concurrency) return
     if (this.liveSlots() >= this.options.maxWorkers) return
     this.spawnSlot()
   }
@@ -459,6 +490,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   complete(slot: S, future: AnyFuture, exit: Exit.Exit<unknown, unknown>): void {
     if (future.state !== future_.RUNNING || future.slot !== slot) return
     this.running--
+    this.removeAvailable(slot) // filed by its load, which changes now
     slot.active--
     const outcome = future_.classify(exit)
     if (outcome === future_.SUCCEEDED) this.succeeded++
@@ -519,7 +551,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
       this.recorder?.settled(-1)
       future_.settle(future, failure)
     }
-    for (const slot of this.availableSlots.slice()) this.closeSlot(slot)
+    for (const slot of this.levels[0].slice()) this.closeSlot(slot) // idle ones; busy ones close when done
     this.checkIdle()
   }
 

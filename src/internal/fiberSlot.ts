@@ -107,6 +107,7 @@ export const make = (options: Options, host: Host): SlotDriver<Slot> => {
 
   return {
     capacity: 1,
+    concurrency: 1,
     spawn(id, ready, failed) {
       const initializer = options.initializer
       if (initializer === undefined) {

@@ -2,10 +2,10 @@
 //
 // A task that arrives while the worker has room and nothing waiting starts at
 // once and its result goes back in the same turn (the latency path). Otherwise
-// it waits in a local queue drained by setImmediate, so every message already
-// delivered in this turn (an INTERRUPT for a queued task, say) is seen before
-// the task starts: a task interrupted while queued here never starts. Results
-// produced in one turn are sent in one message.
+// it waits in a local queue, drained in slices of about `sliceMs`: tiny tasks
+// run back to back and their results go out in one message, while after a
+// long task the worker sends its result and yields, so an INTERRUPT for a
+// task still queued here is seen before that task starts (it never starts).
 //
 // A handler returning an `Exit` (`Effect.succeed`, `Effect.fail`) is settled
 // without a fiber; any other Effect runs in a fiber of its own, which INTERRUPT
@@ -192,7 +192,13 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
 
   const drain = () => {
     drainScheduled = false
+    const sliceStart = performance.now()
     while (queueHead < queue.length && running.size < concurrency && !closed) {
+      if (performance.now() - sliceStart >= sliceMs) {
+        // a long turn: send what is done and let INTERRUPTs in before the next task starts
+        scheduleDrain()
+        break
+      }
       const job = queue[queueHead]
       queue[queueHead++] = undefined as any
       if (job !== undefined) start(job)
@@ -253,17 +259,15 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
       case protocol.RUN_BATCH: {
         const jobs = message[1] as Array<any>
         for (let i = 0; i < jobs.length; i += 4) {
-          const job: Job = {
+          queue.push({
             id: jobs[i + 1],
             name: jobs[i + 2],
             payload: jobs[i + 3],
             chunk: jobs[i] === protocol.RUN_CHUNK
-          }
-          if (idle()) start(job)
-          else queue.push(job)
+          })
         }
-        if (queueHead < queue.length) scheduleDrain()
-        return flush()
+        if (!drainScheduled) drain()
+        return
       }
       case protocol.INTERRUPT:
         return interrupt(message[1])
@@ -283,6 +287,13 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     else port.postMessage([protocol.INIT_FAILED, codec.encodeDefect(Cause.squash(exit.cause))])
   })
 }
+
+/**
+ * How long a worker runs queued tasks back to back before it sends their
+ * results and yields to its event loop (where INTERRUPTs arrive). Tiny tasks
+ * batch; after a long one the result goes out at once.
+ */
+const sliceMs = 1
 
 const runChunk = (handler: Handler, payloads: Array<unknown>): Effect.Effect<Array<unknown>, unknown> =>
   Effect.suspend((): Effect.Effect<Array<unknown>, unknown> => {

@@ -287,6 +287,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
 
   return {
     capacity: options.concurrency + options.prefetch,
+    concurrency: options.concurrency,
     counters,
     spawn(id, ready, failed) {
       let created: WorkerSlot | undefined
