@@ -206,7 +206,7 @@ export const system = make(
 /** The tuned options: tasks sent ahead to each worker, metrics off. */
 export const tuned = make(
   "effect-futures-cpu-tuned",
-  "effect-futures CpuExecutor (prefetch 2, metrics off)",
-  { prefetch: 2, metrics: false },
-  "`CpuExecutor.make({ worker, maxWorkers: n, minWorkers: n, prefetch: 2, metrics: false })`; `submit` then `Future.await` per task; W3c: `map(Square, items, { chunksize: 1000 })` collected"
+  "effect-futures CpuExecutor (prefetch 4, metrics off)",
+  { prefetch: 4, metrics: false },
+  "`CpuExecutor.make({ worker, maxWorkers: n, minWorkers: n, prefetch: 4, metrics: false })`; `submit` then `Future.await` per task; W3c: `map(Square, items, { chunksize: 1000 })` collected"
 )
