@@ -353,13 +353,13 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
             mapOptions
           ) as any
         }
-        return executor_
-          .map(
-            chunks(payloads, chunksize),
-            (chunk) => submitJob(task, true, chunk, mapOptions?.taskTimeout, undefined),
-            mapOptions
-          )
-          .pipe(Stream.flattenIterable) as any
+        // each chunk's future holds an array of results: emit its elements (chunks are never empty)
+        return executor_.map(
+          chunks(payloads, chunksize),
+          (chunk) => submitJob(task, true, chunk, mapOptions?.taskTimeout, undefined),
+          mapOptions,
+          true
+        ) as any
       },
       shutdown: (shutdownOptions) => executor_.shutdown(dispatcher, shutdownOptions),
       stats: Effect.sync(() => ({

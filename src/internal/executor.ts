@@ -132,7 +132,9 @@ export const stats = (dispatcher: Dispatcher<any>): Effect.Effect<Stats> => Effe
 export const map = <I, A, E, R>(
   items: Iterable<I>,
   submit: (item: I) => Effect.Effect<FutureImpl<A, E>, SubmitError, R>,
-  options: MapOptions | undefined
+  options: MapOptions | undefined,
+  /** Each future's value is an array (a chunk of results): emit its elements. */
+  expand = false
 ): Stream.Stream<A, E | CancelledError | SubmitError | Cause.TimeoutError, R> =>
   fromPullScoped<A, E | CancelledError | SubmitError | Cause.TimeoutError | Cause.Done, R, SubmitError, R>((scope) =>
     Effect.gen(function* () {
@@ -191,8 +193,18 @@ export const map = <I, A, E, R>(
         })
       }
 
+      const add: (out: Array<A>, value: A) => void = expand
+        ? (out, value) => {
+            const values = value as unknown as ReadonlyArray<A>
+            for (let i = 0; i < values.length; i++) out.push(values[i])
+          }
+        : (out, value) => {
+            out.push(value)
+          }
+
       const emit = (first: A): Effect.Effect<Arr.NonEmptyReadonlyArray<A>, SubmitError, R> => {
-        const out: [A, ...Array<A>] = [first]
+        const out = [] as unknown as [A, ...Array<A>]
+        add(out, first)
         head++
         if (head >= 1024 && head * 2 >= inflight.length) {
           // drop the emitted prefix so a long stream holds only what is in flight
@@ -204,7 +216,7 @@ export const map = <I, A, E, R>(
         while (head < inflight.length) {
           const next = inflight[head]!
           if (next.state !== future_.SUCCEEDED) break
-          out.push((next.exit as any).value)
+          add(out, (next.exit as any).value)
           inflight[head++] = undefined
         }
         return Effect.succeed(out)
