@@ -3,22 +3,12 @@
 import { Piscina } from "piscina"
 import { fileURLToPath } from "node:url"
 import type { InProcessSystem } from "../types.ts"
-import { type MakePool, runners } from "./poolRunners.ts"
+import { type MakePool, namedRunTasks, runners } from "./poolRunners.ts"
 
 const filename = fileURLToPath(new URL("../workers/piscina.ts", import.meta.url))
 
-export const make: MakePool = (workers) => {
-  const pool = new Piscina({ filename, minThreads: workers, maxThreads: workers })
-  return {
-    square: (x) => pool.run(x),
-    squares: (xs) => pool.run(xs, { name: "squares" }),
-    spin: (args) => pool.run(args, { name: "spin" }),
-    warm: (args) => pool.run(args, { name: "warm" }),
-    block: (gate) => pool.run(gate, { name: "block" }),
-    notStarted: () => pool.queueSize,
-    close: () => pool.destroy()
-  }
-}
+export const make: MakePool = (workers) =>
+  namedRunTasks(new Piscina({ filename, minThreads: workers, maxThreads: workers }))
 
 export const system: InProcessSystem = {
   _tag: "InProcess",

@@ -23,6 +23,24 @@ export interface Pool {
 /** Creates a pool of `workers` threads, all started at once (`minThreads` = `maxThreads`). */
 export type MakePool = (workers: number) => Pool
 
+/** A pool with piscina's API (`run(payload, { name })`, `queueSize`, `destroy`): piscina and its fork tinypool. */
+export interface NamedRunPool {
+  readonly run: (payload: any, options?: { readonly name: string }) => Promise<any>
+  readonly queueSize: number
+  readonly destroy: () => Promise<void>
+}
+
+/** The bench tasks on a pool with piscina's API; the worker module exports them by name. */
+export const namedRunTasks = (pool: NamedRunPool): Pool => ({
+  square: (x) => pool.run(x),
+  squares: (xs) => pool.run(xs, { name: "squares" }),
+  spin: (args) => pool.run(args, { name: "spin" }),
+  warm: (args) => pool.run(args, { name: "warm" }),
+  block: (gate) => pool.run(gate, { name: "block" }),
+  notStarted: () => pool.queueSize,
+  close: () => pool.destroy()
+})
+
 // ---------------------------------------------------------------------------
 // helpers shared with effect-futures' runners
 // ---------------------------------------------------------------------------
