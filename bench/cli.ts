@@ -15,6 +15,8 @@ export interface CliOptions {
   readonly redos: number
   readonly timeoutMs: number
   readonly reportOnly: boolean
+  /** Overrides the task count of every selected workload (e.g. W6 at 1,000,000 queued). */
+  readonly tasks: number | undefined
 }
 
 export const usage = `Usage: npm run bench -- [options]
@@ -27,6 +29,7 @@ export const usage = `Usage: npm run bench -- [options]
   --redos N           redos of a run disturbed by other processes (default 2)
   --timeout S         seconds before a run is killed and counted as failed (default 180)
   --report-only       rewrite latest.{json,md,svg} in --out from the runs in its latest.json (no runs)
+  --tasks N           run the selected workloads with N tasks (e.g. --only W6 --tasks 1000000 --out /tmp/w6m)
   --help`
 
 const list = (value: string | undefined): Array<string> | undefined =>
@@ -57,6 +60,7 @@ export const parseCli = (argv: ReadonlyArray<string>): CliOptions | undefined =>
       redos: { type: "string" },
       timeout: { type: "string" },
       "report-only": { type: "boolean", default: false },
+      tasks: { type: "string" },
       help: { type: "boolean", default: false }
     }
   })
@@ -81,6 +85,7 @@ export const parseCli = (argv: ReadonlyArray<string>): CliOptions | undefined =>
     out: values.out === undefined ? defaultOut : path.resolve(values.out),
     redos: positiveInt("redos", values.redos, 2, 0),
     timeoutMs: positiveInt("timeout", values.timeout, 180, 1) * 1000,
-    reportOnly: values["report-only"]
+    reportOnly: values["report-only"],
+    tasks: values.tasks === undefined ? undefined : positiveInt("tasks", values.tasks, 0, 1)
   }
 }

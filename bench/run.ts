@@ -21,6 +21,12 @@ const figuresOf = (workload: Workload, result: RunResult, params: Params): Recor
   return figures
 }
 
+/** The workload's sizes for this run: quick or full, with --tasks overriding the task count. */
+const paramsOf = (options: CliOptions, workload: Workload): Params => {
+  const params = options.quick ? workload.quick : workload.full
+  return options.tasks === undefined ? params : { ...params, tasks: options.tasks }
+}
+
 const rotate = <A>(items: ReadonlyArray<A>, by: number): Array<A> => {
   const k = items.length === 0 ? 0 : by % items.length
   return [...items.slice(k), ...items.slice(0, k)]
@@ -126,7 +132,7 @@ const main = async (): Promise<number> => {
   for (let round = 0; round < options.rounds; round++) {
     const order = rotate(systems, round)
     for (const workload of selectedWorkloads) {
-      const params = options.quick ? workload.quick : workload.full
+      const params = paramsOf(options, workload)
       const eligible = order.filter((system) => supports(system, workload.id))
       for (const [position, system] of eligible.entries()) {
         const prefix = `[round ${round + 1}/${options.rounds}] ${workload.id} ${system.id.padEnd(20)}`
@@ -159,7 +165,7 @@ const main = async (): Promise<number> => {
       ratio: "median over rounds of (system figure / reference figure) in the same round",
       disturbance: { ...DISTURBANCE, rule: describeRule(), maxRedos: options.redos }
     },
-    workloads: selectedWorkloads.map((w) => ({ id: w.id, title: w.title, params: options.quick ? w.quick : w.full })),
+    workloads: selectedWorkloads.map((w) => ({ id: w.id, title: w.title, params: paramsOf(options, w) })),
     systems: systems.map(({ id, label, kind, notes }) => ({ id, label, kind, notes })),
     skipped,
     runs
