@@ -92,16 +92,13 @@ def queue_behind_blocker(n, read):
     return before, after, queued, completed, elapsed
 
 
-def w6(p):
-    n = p["tasks"]
-    # Pass 1: RSS, without tracemalloc (which costs memory of its own).
-    rss_before, rss_after, queued, completed, elapsed = queue_behind_blocker(n, rss)
-    # Pass 2: bytes allocated by Python objects (tracemalloc), the analogue of V8's heapUsed.
+def two_pass_memory(n, queue_behind):
+    """W6 in two passes: RSS without tracemalloc (which costs memory of its own), then
+    the bytes allocated by Python objects (tracemalloc), the analogue of V8's heapUsed."""
+    rss_before, rss_after, queued, completed, elapsed = queue_behind(n, rss)
     tracemalloc.start()
     try:
-        heap_before, heap_after, queued2, completed2, _ = queue_behind_blocker(
-            n, lambda: tracemalloc.get_traced_memory()[0]
-        )
+        heap_before, heap_after, queued2, completed2, _ = queue_behind(n, lambda: tracemalloc.get_traced_memory()[0])
     finally:
         tracemalloc.stop()
     return {
@@ -112,6 +109,10 @@ def w6(p):
         "queuedAtMeasure": min(queued, queued2),
         "heapKind": "tracemalloc",
     }
+
+
+def w6(p):
+    return two_pass_memory(p["tasks"], queue_behind_blocker)
 
 
 THREAD_WORKLOADS = {"W1": w1, "W2": w2, "W6": w6}
@@ -289,23 +290,7 @@ def queue_behind_blocked_process(n, read):
 
 
 def pw6(p):
-    n = p["tasks"]
-    rss_before, rss_after, queued, completed, elapsed = queue_behind_blocked_process(n, rss)
-    tracemalloc.start()
-    try:
-        heap_before, heap_after, queued2, completed2, _ = queue_behind_blocked_process(
-            n, lambda: tracemalloc.get_traced_memory()[0]
-        )
-    finally:
-        tracemalloc.stop()
-    return {
-        "completed": min(completed, completed2),
-        "elapsedMs": elapsed * 1000,
-        "memoryBefore": {"heapUsed": heap_before, "rss": rss_before},
-        "memoryAfter": {"heapUsed": heap_after, "rss": rss_after},
-        "queuedAtMeasure": min(queued, queued2),
-        "heapKind": "tracemalloc",
-    }
+    return two_pass_memory(p["tasks"], queue_behind_blocked_process)
 
 
 PROCESS_WORKLOADS = {"W3": pw3, "W3c": pw3c, "W4": pw4, "W5": pw5, "W6": pw6}
