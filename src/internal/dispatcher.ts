@@ -140,6 +140,8 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   private readonly levels: Array<Array<S>>
   private availableCount = 0
   private spawning = 0
+  /** Slots in `slots` that take no new tasks (recycling after maxTasksPerSlot). */
+  private retiringSlots = 0
   private nextSlotId = 1
   private readonly spawnCancellers = new Map<number, () => Effect.Effect<void>>()
   /** Slot closes under way; each removes itself when done. */
@@ -234,9 +236,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     const error = this.rejection()
     if (error !== undefined) return Exit.fail(error)
     this.accept(future)
-    this.failed++
-    this.recorder?.settled(-1)
-    future_.settle(future, exit)
+    this.settleUnstarted(future, exit, future_.FAILED)
     return Exit.succeed(value)
   }
 
@@ -347,6 +347,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     const limit = this.options.maxTasksPerSlot
     if (limit > 0 && slot.dispatched >= limit) {
       slot.retiring = true
+      this.retiringSlots++
       this.maybeSpawn() // the replacement starts while the last task runs
     } else {
       this.addAvailable(slot)
@@ -391,10 +392,9 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     this.levels[slot.active].push(slot)
   }
 
+  /** Slots that take tasks or will: started and not retiring, plus those starting. */
   private liveSlots(): number {
-    let live = this.spawning
-    for (const slot of this.slots) if (!slot.retiring && !slot.closed) live++
-    return live
+    return this.spawning + this.slots.size - this.retiringSlots
   }
 
   /** Starts a slot if work is waiting, no starting slot will take it, and the pool has room. */
@@ -449,15 +449,21 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     })
   }
 
-  private closeSlot(slot: S): void {
-    if (slot.closed) return
+  /** Takes a slot out of the pool; false if it was out already. */
+  private detach(slot: S): boolean {
+    if (slot.closed) return false
     if (slot.idleCancel !== undefined) {
       slot.idleCancel()
       slot.idleCancel = undefined
     }
     slot.closed = true
     this.removeAvailable(slot)
-    this.slots.delete(slot)
+    if (this.slots.delete(slot) && slot.retiring) this.retiringSlots--
+    return true
+  }
+
+  private closeSlot(slot: S): void {
+    if (!this.detach(slot)) return
     // start closing now: a retired or recycled worker must not live on until release
     const fiber = this.options.fork(this.driver.close(slot))
     this.closing.add(fiber)
@@ -469,14 +475,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
    * running tasks must already have been reported with `complete`.
    */
   slotLost(slot: S): void {
-    if (slot.closed) return
-    if (slot.idleCancel !== undefined) {
-      slot.idleCancel()
-      slot.idleCancel = undefined
-    }
-    slot.closed = true
-    this.removeAvailable(slot)
-    this.slots.delete(slot)
+    if (!this.detach(slot)) return
     this.maybeSpawn()
     // keep the warm pool warm
     if (!this.isShutdown && this.broken === undefined && this.liveSlots() < this.options.minWorkers) this.spawnSlot()
@@ -493,9 +492,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     this.removeAvailable(slot) // filed by its load, which changes now
     slot.active--
     const outcome = future_.classify(exit)
-    if (outcome === future_.SUCCEEDED) this.succeeded++
-    else if (outcome === future_.FAILED) this.failed++
-    else this.cancelled++
+    this.count(outcome)
     if (slot.retiring) {
       if (slot.active === 0 && !slot.closed) {
         this.recycled++
@@ -507,8 +504,21 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     this.pump()
     this.watchIdle(slot)
     this.recorder?.settled(this.clock!.currentTimeMillisUnsafe() - future.t)
-    future_.settle(future, exit)
+    future_.settle(future, exit, outcome)
     this.checkIdle()
+  }
+
+  private count(outcome: number): void {
+    if (outcome === future_.SUCCEEDED) this.succeeded++
+    else if (outcome === future_.FAILED) this.failed++
+    else this.cancelled++
+  }
+
+  /** Settles a future that never reached a slot (cancelled or failed in the queue, or failed at submit). */
+  private settleUnstarted(future: AnyFuture, exit: Exit.Exit<never, unknown>, outcome: number): void {
+    this.count(outcome)
+    this.recorder?.settled(-1)
+    future_.settle(future, exit, outcome)
   }
 
   // -------------------------------------------------------------------------
@@ -519,10 +529,8 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     return Effect.suspend(() => {
       if (this.isQueued(future)) {
         this.unlink(future)
-        this.cancelled++
         this.pump()
-        this.recorder?.settled(-1)
-        future_.settle(future, future_.cancelledExit)
+        this.settleUnstarted(future, future_.cancelledExit, future_.CANCELLED)
         this.checkIdle()
         return Effect.succeed(true)
       }
@@ -547,9 +555,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     while (this.head !== undefined) {
       const future = this.head
       this.unlink(future)
-      this.failed++
-      this.recorder?.settled(-1)
-      future_.settle(future, failure)
+      this.settleUnstarted(future, failure, future_.FAILED)
     }
     for (const slot of this.levels[0].slice()) this.closeSlot(slot) // idle ones; busy ones close when done
     this.checkIdle()
@@ -565,9 +571,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
       while (this.head !== undefined) {
         const future = this.head
         this.unlink(future)
-        this.cancelled++
-        this.recorder?.settled(-1)
-        future_.settle(future, future_.cancelledExit)
+        this.settleUnstarted(future, future_.cancelledExit, future_.CANCELLED)
       }
     }
     this.checkIdle()

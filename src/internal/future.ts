@@ -132,9 +132,13 @@ export const markRunning = (self: FutureImpl<any, any>): boolean => {
  *
  * @internal
  */
-export const settle = <A, E>(self: FutureImpl<A, E>, exit: Exit.Exit<A, E>): boolean => {
+export const settle = <A, E>(
+  self: FutureImpl<A, E>,
+  exit: Exit.Exit<A, E>,
+  /** `classify(exit)`, when the caller has it already. */
+  state: number = classify(exit)
+): boolean => {
   if (self.state >= SUCCEEDED) return false
-  const state = classify(exit)
   self.state = state
   const final: Exit.Exit<A, E | CancelledError> =
     state === SUCCEEDED
