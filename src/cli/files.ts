@@ -1,0 +1,457 @@
+/**
+ * The file processor: walks a directory and reads files on the I/O executor,
+ * counts, validates or transforms their chunks on the CPU executor, and keeps
+ * a report that is complete at any moment (so an interrupted run still has
+ * its partial summary).
+ *
+ * Memory is bounded by design: a file is read in chunks of `chunkSize` bytes
+ * (longer only for a line that does not fit, up to `maxLineBytes`, when whole
+ * lines are needed), each file has at most `chunksInFlight` chunks on the CPU
+ * executor, and at most `2 × ioWorkers` files are open at once.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schedule from "effect/Schedule"
+import { constants } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import * as CpuExecutor from "../CpuExecutor.ts"
+import * as Future from "../Future.ts"
+import * as IoExecutor from "../IoExecutor.ts"
+import * as scan from "./scan.ts"
+import { Count, FileError, InvalidUtf8Error, LineTooLongError, Transform, Validate } from "./tasks.ts"
+
+/** What the processor does to each file. */
+export type Mode = "analyze" | "transform" | "validate"
+
+/** The modes, for the command line. */
+export const modes = ["analyze", "transform", "validate"] as const
+
+/** The transforms, for the command line. */
+export const ops = ["upper", "lower", "reverse"] as const
+
+/** Options of a run (the command line's, resolved). */
+export interface RunOptions {
+  readonly dir: string
+  readonly mode: Mode
+  readonly op: scan.Op
+  /** Output directory of `transform`. */
+  readonly out: string | undefined
+  /** Extensions to keep (with their dot), or every file. */
+  readonly ext: ReadonlyArray<string> | undefined
+  readonly timeout: Duration.Duration
+  readonly retries: number
+  readonly maxLineLength: number
+  readonly chunkSize: number
+  readonly maxLineBytes: number
+  readonly ioWorkers: number
+}
+
+/** A file found by the walk. */
+export interface Entry {
+  readonly path: string
+  /** Relative to the root, with `/` separators. */
+  readonly rel: string
+  readonly size: number
+}
+
+/** What became of one file. */
+export type Outcome =
+  | {
+      readonly status: "ok"
+      readonly file: string
+      readonly bytes: number
+      readonly attempts: number
+      readonly ms: number
+      readonly counts?: Omit<scan.Totals, "inWord">
+      readonly findings?: scan.Findings & { readonly bom: boolean }
+      readonly written?: string
+      /** Something worth saying that is not a failure (invalid UTF-8 when counting). */
+      readonly warning?: string
+    }
+  | {
+      readonly status: "error" | "timeout"
+      readonly file: string
+      readonly bytes: number
+      readonly attempts: number
+      readonly ms: number
+      readonly error: { readonly tag: string; readonly message: string }
+    }
+
+/** The run's state: read by the progress display, complete at every moment. */
+export interface Report {
+  readonly mode: Mode
+  readonly dir: string
+  total: number
+  totalBytes: number
+  readonly outcomes: Array<Outcome>
+  bytesDone: number
+  failed: number
+  startedAt: number
+  endedAt: number
+  /** The run was interrupted before every file was done. */
+  interrupted: boolean
+}
+
+/** A fresh report. */
+export const makeReport = (mode: Mode, dir: string, startedAt: number): Report => ({
+  mode,
+  dir,
+  total: 0,
+  totalBytes: 0,
+  outcomes: [],
+  bytesDone: 0,
+  failed: 0,
+  startedAt,
+  endedAt: startedAt,
+  interrupted: false
+})
+
+/** Codes of errors that retrying cannot mend. */
+const permanent = new Set(["ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "EEXIST"])
+
+const fileError = (file: string, e: unknown): FileError => {
+  const code = typeof (e as { code?: unknown })?.code === "string" ? (e as { code: string }).code : "ERROR"
+  const message = e instanceof Error ? e.message : String(e)
+  return new FileError({
+    path: file,
+    code,
+    reason: message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message
+  })
+}
+
+const io = <A>(file: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) => fileError(file, e) })
+
+/** Awaits a future; if the awaiting fiber is interrupted, the future is cancelled (its work stops). */
+const awaitOrCancel = <A, E>(future: Future.Future<A, E>) =>
+  Future.await(future).pipe(Effect.onInterrupt(() => Future.cancel(future)))
+
+/**
+ * Lists the regular files (and named pipes) under `root`, each directory read
+ * as a task on the I/O executor. Symbolic links to files are followed (a
+ * broken one is listed, so it is reported); links to directories are not.
+ * A directory that cannot be read is reported as a failed entry.
+ */
+export const walk = (
+  root: string,
+  options: { readonly ext: ReadonlyArray<string> | undefined; readonly exclude: string | undefined }
+) =>
+  Effect.gen(function* () {
+    const executor = yield* IoExecutor.IoExecutor
+    const files: Array<Entry> = []
+    const unreadable: Array<Outcome> = []
+    const keep = (name: string) => options.ext === undefined || options.ext.some((e) => name.endsWith(e))
+    const visit = (dir: string): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const listed = yield* executor
+          .submit(
+            io(dir, async () => {
+              const entries = await fs.readdir(dir, { withFileTypes: true })
+              const found: Array<Entry> = []
+              const dirs: Array<string> = []
+              for (const d of entries) {
+                const p = path.join(dir, d.name)
+                if (d.isDirectory()) {
+                  if (p !== options.exclude) dirs.push(p)
+                  continue
+                }
+                if (!keep(d.name) || !(d.isFile() || d.isFIFO() || d.isSymbolicLink())) continue
+                const st = d.isSymbolicLink() ? await fs.stat(p).catch(() => undefined) : await fs.lstat(p)
+                if (st !== undefined && !st.isFile() && !st.isFIFO()) continue
+                found.push({ path: p, rel: path.relative(root, p).split(path.sep).join("/"), size: st?.size ?? 0 })
+              }
+              return { found, dirs }
+            })
+          )
+          .pipe(Effect.flatMap(awaitOrCancel), Effect.exit)
+        if (Exit.isFailure(listed)) {
+          const error = Exit.findErrorOption(listed)
+          unreadable.push({
+            status: "error",
+            file: `${path.relative(root, dir) || "."}/`,
+            bytes: 0,
+            attempts: 1,
+            ms: 0,
+            error: { tag: "FileError", message: error._tag === "Some" ? String(error.value) : "unreadable" }
+          })
+          return
+        }
+        files.push(...listed.value.found)
+        yield* Effect.forEach(listed.value.dirs, visit, { concurrency: "unbounded", discard: true })
+      }).pipe(Effect.orDie)
+    yield* visit(root)
+    files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
+    return { files, unreadable }
+  })
+
+/** Reads a file chunk by chunk, yielding each to `onChunk`; see the module's note on memory. */
+const readChunks = (
+  file: Entry,
+  options: { readonly chunkSize: number; readonly maxLineBytes: number; readonly wholeLines: boolean },
+  onChunk: (chunk: Uint8Array, offset: number) => Effect.Effect<void, unknown>
+) =>
+  Effect.acquireUseRelease(
+    // O_NONBLOCK: opening or reading a named pipe never blocks a thread of the pool
+    io(file.path, () => fs.open(file.path, constants.O_RDONLY | constants.O_NONBLOCK)),
+    (handle) =>
+      Effect.gen(function* () {
+        let carry = new Uint8Array(0)
+        let offset = 0
+        let eof = false
+        let size = options.chunkSize
+        while (!eof || carry.length > 0) {
+          const buffer = new Uint8Array(new ArrayBuffer(Math.max(size, carry.length + 4)))
+          buffer.set(carry)
+          let filled = carry.length
+          while (filled < buffer.length && !eof) {
+            const read = yield* io(file.path, () =>
+              handle.read(buffer, filled, buffer.length - filled, null).then(
+                (r) => r.bytesRead,
+                (e) => (e?.code === "EAGAIN" ? -1 : Promise.reject(e))
+              )
+            )
+            if (read === -1)
+              yield* Effect.sleep("20 millis") // a pipe with nothing to read yet
+            else if (read === 0) eof = true
+            else filled += read
+          }
+          const data = buffer.subarray(0, filled)
+          const cut = eof ? filled : scan.split(data, options.wholeLines)
+          if (cut <= 0) {
+            // no line end (or character boundary) in the buffer: read on into a larger one
+            if (filled >= options.maxLineBytes)
+              return yield* new LineTooLongError({ path: file.rel, limit: options.maxLineBytes })
+            carry = data
+            size = Math.min(filled * 2, options.maxLineBytes + 4)
+            continue
+          }
+          carry = data.slice(cut)
+          size = options.chunkSize
+          yield* onChunk(data.subarray(0, cut), offset)
+          offset += cut
+        }
+      }),
+    (handle) => Effect.promise(() => handle.close())
+  )
+
+/**
+ * Runs chunks through `submit` with at most `inFlight` outstanding, handing
+ * each result to `merge` in order. Outstanding futures are cancelled if this
+ * ends early (a failure, a timeout, an interruption).
+ */
+const pipelined = <A, E>(
+  inFlight: number,
+  submit: (chunk: Uint8Array, offset: number) => Effect.Effect<Future.Future<A, E>, unknown>,
+  merge: (result: A, offset: number) => Effect.Effect<void, unknown>
+) => {
+  const pending: Array<{ readonly future: Future.Future<A, E>; readonly offset: number }> = []
+  const drainOne = Effect.suspend(() => {
+    const next = pending[0]
+    return Future.await(next.future).pipe(
+      // a chunk's offsets become the file's
+      Effect.mapError((e) =>
+        e instanceof InvalidUtf8Error ? new InvalidUtf8Error({ offset: next.offset + e.offset }) : e
+      ),
+      Effect.flatMap((a) => {
+        pending.shift()
+        return merge(a, next.offset)
+      })
+    )
+  })
+  return {
+    onChunk: (chunk: Uint8Array, offset: number) =>
+      Effect.gen(function* () {
+        if (pending.length >= inFlight) yield* drainOne
+        pending.push({ future: yield* submit(chunk, offset), offset })
+      }),
+    finish: Effect.suspend(() =>
+      Effect.whileLoop({ while: () => pending.length > 0, body: () => drainOne, step: () => {} })
+    ),
+    cancelAll: Effect.suspend(() =>
+      Effect.forEach(pending.splice(0), (p) => Future.cancel(p.future), { discard: true })
+    )
+  }
+}
+
+const chunksInFlight = 2
+
+/** Processes one file in the given mode (one attempt, no timeout: the caller adds both). */
+export const processFile = (file: Entry, options: RunOptions, target: string | undefined) =>
+  Effect.gen(function* () {
+    const cpu = yield* CpuExecutor.CpuExecutor
+    const transfer = (chunk: Uint8Array) => ({ transfer: [chunk.buffer as ArrayBuffer] })
+    const chunking = {
+      chunkSize: options.chunkSize,
+      maxLineBytes: options.maxLineBytes,
+      wholeLines: options.mode !== "analyze"
+    }
+    switch (options.mode) {
+      case "analyze": {
+        const totals = scan.emptyTotals()
+        const p = pipelined(
+          chunksInFlight,
+          (chunk) => cpu.submit(Count, chunk, transfer(chunk)),
+          (counts) => Effect.sync(() => scan.mergeCounts(totals, counts))
+        )
+        yield* readChunks(file, chunking, p.onChunk).pipe(
+          Effect.andThen(p.finish),
+          Effect.onExit(() => p.cancelAll)
+        )
+        const { inWord: _, ...counts } = totals
+        return {
+          counts,
+          ...(totals.invalid > 0
+            ? {
+                warning: `invalid UTF-8 (${totals.invalid} bytes, first at byte ${totals.firstInvalid}): counted as bytes but not characters, as wc does`
+              }
+            : {})
+        }
+      }
+      case "validate": {
+        const findings = scan.emptyFindings()
+        let bom = false
+        const p = pipelined(
+          chunksInFlight,
+          (chunk, offset) => {
+            if (offset === 0) bom = chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf
+            return cpu.submit(Validate, { bytes: chunk, maxLineLength: options.maxLineLength }, transfer(chunk))
+          },
+          (f, offset) => Effect.sync(() => scan.mergeFindings(findings, f, offset))
+        )
+        yield* readChunks(file, chunking, p.onChunk).pipe(
+          Effect.andThen(p.finish),
+          Effect.onExit(() => p.cancelAll)
+        )
+        return { findings: { ...findings, bom } }
+      }
+      case "transform": {
+        const out = target!
+        const temp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
+        yield* io(out, () => fs.mkdir(path.dirname(out), { recursive: true }))
+        yield* Effect.acquireUseRelease(
+          io(temp, () => fs.open(temp, "wx")),
+          (handle) => {
+            const p = pipelined(
+              chunksInFlight,
+              (chunk) => cpu.submit(Transform, { bytes: chunk, op: options.op }, transfer(chunk)),
+              (bytes) => io(temp, () => handle.write(bytes).then(() => {}))
+            )
+            return readChunks(file, chunking, p.onChunk).pipe(
+              Effect.andThen(p.finish),
+              Effect.onExit(() => p.cancelAll)
+            )
+          },
+          (handle, exit) =>
+            Effect.promise(async () => {
+              await handle.close()
+              if (Exit.isSuccess(exit)) await fs.rename(temp, out)
+              else await fs.rm(temp, { force: true })
+            })
+        )
+        return { written: path.relative(options.out!, out).split(path.sep).join("/") }
+      }
+    }
+  })
+
+const describe = (e: unknown): { readonly tag: string; readonly message: string } => {
+  if (typeof e === "object" && e !== null && "_tag" in e) {
+    const tagged = e as { _tag: string; message?: string; code?: string }
+    return { tag: tagged._tag, message: tagged.code ? `${tagged.code}: ${tagged.message}` : String(tagged.message) }
+  }
+  return { tag: "Error", message: String(e) }
+}
+
+/**
+ * Processes every file of the report's walk: each as a task on the I/O
+ * executor with the run's timeout (the task is stopped and reported as a
+ * timeout; the run goes on) and retried with exponential backoff while it
+ * fails with an error that retrying may mend.
+ */
+export const run = (options: RunOptions, report: Report, now: () => number) =>
+  Effect.gen(function* () {
+    const executor = yield* IoExecutor.IoExecutor
+    const outDir = options.mode === "transform" ? path.resolve(options.out!) : undefined
+    const { files, unreadable } = yield* walk(options.dir, { ext: options.ext, exclude: outDir })
+    report.total = files.length + unreadable.length
+    report.totalBytes = files.reduce((sum, f) => sum + f.size, 0)
+    for (const u of unreadable) record(report, u)
+    const inputs = new Set(files.map((f) => path.resolve(f.path)))
+    const retry = Schedule.exponential("100 millis")
+
+    const one = (file: Entry) =>
+      Effect.gen(function* () {
+        const started = now()
+        const target = outDir === undefined ? undefined : path.join(outDir, file.rel)
+        let attempts = 0
+        const exit = yield* Effect.exit(
+          target !== undefined && inputs.has(target)
+            ? Effect.fail(
+                new FileError({ path: file.rel, code: "EEXIST", reason: "the output would overwrite an input" })
+              )
+            : Effect.suspend(() => {
+                attempts++
+                return executor
+                  .submit(processFile(file, options, target), { timeout: options.timeout })
+                  .pipe(Effect.flatMap(awaitOrCancel))
+              }).pipe(
+                Effect.retry({
+                  schedule: retry,
+                  times: options.retries,
+                  while: (e) => e instanceof FileError && !permanent.has(e.code)
+                })
+              )
+        )
+        const base = { file: file.rel, bytes: file.size, attempts: Math.max(attempts, 1), ms: now() - started }
+        if (Exit.isSuccess(exit)) return record(report, { status: "ok", ...base, ...exit.value })
+        if (Exit.hasInterrupts(exit)) return yield* Effect.interrupt
+        const error = Exit.findErrorOption(exit)
+        const failure = error._tag === "Some" ? error.value : Cause.squash(exit.cause)
+        const tag = (failure as { _tag?: string })?._tag
+        record(report, {
+          status: tag === "TimeoutError" ? "timeout" : "error",
+          ...base,
+          error:
+            tag === "TimeoutError"
+              ? { tag, message: `timed out after ${Duration.format(options.timeout)}` }
+              : describe(failure)
+        })
+      })
+
+    yield* Effect.forEach(files, one, { concurrency: options.ioWorkers * 2, discard: true })
+    report.endedAt = now()
+    return report
+  }).pipe(
+    Effect.onInterrupt(() =>
+      Effect.sync(() => {
+        report.interrupted = true
+        report.endedAt = now()
+      })
+    )
+  )
+
+const record = (report: Report, outcome: Outcome) => {
+  report.outcomes.push(outcome)
+  report.bytesDone += outcome.bytes
+  if (outcome.status !== "ok") report.failed++
+}
+
+/** Whether the report has validation findings (anything `validate` flags). */
+export const hasFindings = (f: scan.Findings & { readonly bom: boolean }): boolean =>
+  f.invalid > 0 ||
+  f.bom ||
+  f.longLines > 0 ||
+  f.trailingWhitespace > 0 ||
+  (f.lf > 0 ? 1 : 0) + (f.crlf > 0 ? 1 : 0) + (f.cr > 0 ? 1 : 0) > 1
+
+/** The process exit code of a finished run: 0 all good, 1 some files failed (or, validating, have findings). */
+export const exitCode = (report: Report): number =>
+  report.interrupted
+    ? 130
+    : report.failed > 0 ||
+        report.outcomes.some((o) => o.status === "ok" && o.findings !== undefined && hasFindings(o.findings))
+      ? 1
+      : 0

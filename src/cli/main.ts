@@ -1,0 +1,255 @@
+#!/usr/bin/env node
+/**
+ * `effect-futures files [dir] [options]`: the concurrent file processor.
+ *
+ * Without a directory it runs on the embedded sample corpus (see corpus.ts).
+ * Exit codes: 0 all good, 1 some files failed (or, with `--mode validate`,
+ * have findings), 2 bad usage, 130 interrupted (Ctrl-C: outstanding work is
+ * cancelled and the partial summary printed).
+ *
+ * @internal
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import { Argument, Command, Flag } from "effect/cli"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as CpuExecutor from "../CpuExecutor.ts"
+import * as IoExecutor from "../IoExecutor.ts"
+import * as corpus from "./corpus.ts"
+import * as Files from "./files.ts"
+import * as Report from "./report.ts"
+
+/** Bad usage: the message names the option; exit code 2. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
+
+const parseDuration = (option: string, input: string): Effect.Effect<Duration.Duration, UsageError> => {
+  const short = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(input.trim())
+  const duration = short
+    ? Option.some(
+        Duration.millis(
+          Number(short[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[short[2] as "ms" | "s" | "m" | "h"]
+        )
+      )
+    : Duration.fromInput(input as Duration.Input)
+  return Option.isSome(duration) && Duration.isPositive(duration.value) && Duration.isFinite(duration.value)
+    ? Effect.succeed(duration.value)
+    : Effect.fail(
+        new UsageError({
+          message: `--${option}: expected a positive duration such as 2s, 500ms or "1 minute", got "${input}"`
+        })
+      )
+}
+
+const atLeast = (option: string, value: number, min: number) =>
+  Number.isInteger(value) && value >= min
+    ? Effect.void
+    : Effect.fail(new UsageError({ message: `--${option}: expected an integer of at least ${min}, got ${value}` }))
+
+/** The worker entry next to this module, as .ts from source or .js from dist/. */
+const workerUrl = new URL(`./worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url)
+
+const write = (stream: NodeJS.WriteStream, text: string) => Effect.sync(() => void stream.write(text))
+
+/** Draws progress on stderr until interrupted: a bar on a terminal, a plain line a second otherwise. */
+const showProgress = (report: Files.Report, mode: "bar" | "lines") =>
+  Effect.gen(function* () {
+    const width = Math.max(10, Math.min(30, (process.stderr.columns ?? 80) - 70))
+    for (;;) {
+      yield* Effect.sleep(mode === "bar" ? "100 millis" : "1 second")
+      const now = yield* Clock.currentTimeMillis
+      yield* mode === "bar"
+        ? write(process.stderr, `\r\x1b[2K${Report.progressLine(report, now, width)}`)
+        : write(process.stderr, `progress: ${Report.progressLine(report, now)}\n`)
+    }
+  }).pipe(Effect.onInterrupt(() => (mode === "bar" ? write(process.stderr, "\r\x1b[2K") : Effect.void)))
+
+interface Flags {
+  readonly dir: Option.Option<string>
+  readonly mode: Files.Mode
+  readonly op: (typeof Files.ops)[number]
+  readonly out: Option.Option<string>
+  readonly ext: Option.Option<string>
+  readonly workers: number
+  readonly ioWorkers: number
+  readonly timeout: Option.Option<string>
+  readonly retries: number
+  readonly json: boolean
+  readonly report: Option.Option<string>
+  readonly maxLineLength: number
+  readonly chunkSize: number
+  readonly progress: "auto" | "bar" | "lines" | "none"
+}
+
+/** Runs the processor with parsed flags; returns the exit code. */
+export const files = (flags: Flags) =>
+  Effect.gen(function* () {
+    yield* atLeast("workers", flags.workers, 1)
+    yield* atLeast("io-workers", flags.ioWorkers, 1)
+    yield* atLeast("retries", flags.retries, 0)
+    yield* atLeast("max-line-length", flags.maxLineLength, 1)
+    yield* atLeast("chunk-size", flags.chunkSize, 64)
+    const demo = Option.isNone(flags.dir)
+    const timeout = yield* parseDuration(
+      "timeout",
+      Option.getOrElse(flags.timeout, () => (demo ? "2s" : "30s"))
+    )
+    const dir = demo ? yield* corpus.scoped : path.resolve(flags.dir.value)
+    const stat = yield* Effect.promise(() => fs.stat(dir).catch(() => undefined))
+    if (stat === undefined || !stat.isDirectory())
+      return yield* new UsageError({ message: `not a directory: ${flags.dir.pipe(Option.getOrElse(() => dir))}` })
+    const out = Option.getOrUndefined(flags.out)
+    if (flags.mode === "transform") {
+      if (out === undefined) return yield* new UsageError({ message: "--out <dir> is required with --mode transform" })
+      if (path.resolve(out) === dir)
+        return yield* new UsageError({ message: "--out must not be the input directory: inputs are never overwritten" })
+    }
+    const ext = Option.getOrUndefined(flags.ext)
+      ?.split(",")
+      .map((e) => e.trim())
+      .filter((e) => e.length > 0)
+      .map((e) => (e.startsWith(".") ? e : `.${e}`))
+
+    const options: Files.RunOptions = {
+      dir,
+      mode: flags.mode,
+      op: flags.op,
+      out,
+      ext,
+      timeout,
+      retries: flags.retries,
+      maxLineLength: flags.maxLineLength,
+      chunkSize: flags.chunkSize,
+      maxLineBytes: 64 << 20,
+      ioWorkers: flags.ioWorkers
+    }
+    const report = Files.makeReport(flags.mode, demo ? "(embedded sample corpus)" : dir, yield* Clock.currentTimeMillis)
+    const progress = flags.progress === "auto" ? (process.stderr.isTTY ? "bar" : "lines") : flags.progress
+    const clock = yield* Clock.Clock
+    const now = () => clock.currentTimeMillisUnsafe()
+    const finish = Effect.gen(function* () {
+      report.endedAt = yield* Clock.currentTimeMillis
+      yield* flags.json
+        ? write(process.stdout, `${Report.json(report)}\n`)
+        : write(process.stdout, `${Report.summary(report)}\n`)
+      if (Option.isSome(flags.report)) {
+        const file = flags.report.value
+        yield* Effect.promise(() => fs.writeFile(file, Report.markdown(report)))
+        if (!flags.json) yield* write(process.stdout, `Report written to ${file}\n`)
+      }
+    })
+    const executors = Layer.mergeAll(
+      IoExecutor.layer({ maxWorkers: flags.ioWorkers, name: "files-io" }),
+      CpuExecutor.layer({ worker: workerUrl, maxWorkers: flags.workers, minWorkers: flags.workers, name: "files-cpu" })
+    )
+    const work = Files.run(options, report, now).pipe(Effect.provide(executors))
+    const exit = yield* (
+      progress === "none"
+        ? work
+        : Effect.scoped(Effect.andThen(Effect.forkScoped(showProgress(report, progress)), work))
+    ).pipe(
+      Effect.onInterrupt(() => finish),
+      Effect.exit
+    )
+    if (Exit.isFailure(exit)) return yield* Effect.failCause(exit.cause)
+    yield* finish
+    return Files.exitCode(report)
+  }).pipe(Effect.scoped)
+
+const cores = os.availableParallelism()
+
+const filesCommand = Command.make(
+  "files",
+  {
+    dir: Argument.String("dir").pipe(
+      Argument.withDescription("The directory to process (recursive). Default: the embedded sample corpus."),
+      Argument.optional
+    ),
+    mode: Flag.Literals("mode", Files.modes).pipe(
+      Flag.withDescription(
+        "analyze: counts like wc -lwcm; transform: --op into --out; validate: UTF-8, BOM, line endings, long lines, trailing whitespace"
+      ),
+      Flag.withDefault("analyze" as const)
+    ),
+    op: Flag.Literals("op", Files.ops).pipe(
+      Flag.withDescription("The transform of --mode transform"),
+      Flag.withDefault("upper" as const)
+    ),
+    out: Flag.String("out").pipe(
+      Flag.withDescription("Output directory of --mode transform (the tree is kept)"),
+      Flag.optional
+    ),
+    ext: Flag.String("ext").pipe(
+      Flag.withDescription("Only files with these extensions, e.g. .txt,.md"),
+      Flag.optional
+    ),
+    workers: Flag.Int("workers").pipe(Flag.withDescription("CPU worker threads"), Flag.withDefault(cores)),
+    ioWorkers: Flag.Int("io-workers").pipe(Flag.withDescription("Files read at once"), Flag.withDefault(8)),
+    timeout: Flag.String("timeout").pipe(
+      Flag.withDescription("Per-file time limit, e.g. 2s, 500ms (default 30s; 2s on the sample corpus)"),
+      Flag.optional
+    ),
+    retries: Flag.Int("retries").pipe(
+      Flag.withDescription("Retries of a file that failed to read, with exponential backoff"),
+      Flag.withDefault(2)
+    ),
+    json: Flag.Boolean("json").pipe(
+      Flag.withDescription("Print the report as JSON on stdout"),
+      Flag.withDefault(false)
+    ),
+    report: Flag.String("report").pipe(
+      Flag.withDescription("Also write a Markdown report to this file"),
+      Flag.optional
+    ),
+    maxLineLength: Flag.Int("max-line-length").pipe(
+      Flag.withDescription("validate: longest line allowed, in characters"),
+      Flag.withDefault(120)
+    ),
+    chunkSize: Flag.Int("chunk-size").pipe(
+      Flag.withDescription("Bytes per chunk sent to a worker"),
+      Flag.withDefault(1 << 20)
+    ),
+    progress: Flag.Literals("progress", ["auto", "bar", "lines", "none"]).pipe(
+      Flag.withDescription("Progress on stderr: a bar on a terminal, lines otherwise (auto)"),
+      Flag.withDefault("auto" as const)
+    )
+  },
+  (flags) => Effect.flatMap(files(flags), (code) => Effect.sync(() => (exitCode = code)))
+).pipe(Command.withDescription("Analyze, transform or validate every file of a directory, concurrently"))
+
+let exitCode = 0
+
+/** The `effect-futures` command: `files` is its one subcommand. */
+export const cli = Command.make("effect-futures").pipe(
+  Command.withDescription("Python's concurrent.futures for Effect: demos and tools"),
+  Command.withSubcommands([filesCommand])
+)
+
+/** Runs the command line `args` (without the node and script paths); resolves to the exit code. */
+export const main = (args: ReadonlyArray<string>) =>
+  Command.runWith(cli, { version: "0.1.0" })(args).pipe(
+    Effect.as(undefined),
+    Effect.catch(
+      (e) =>
+        e instanceof UsageError
+          ? write(process.stderr, `effect-futures: ${e.message}\n`).pipe(Effect.as(2))
+          : Effect.succeed(2) // a parse error, already printed with the help
+    ),
+    Effect.map((code) => code ?? exitCode),
+    Effect.provide(NodeServices.layer)
+  )
+
+if (import.meta.main) {
+  NodeRuntime.runMain(main(process.argv.slice(2)), {
+    teardown: (exit, onExit) =>
+      Exit.isSuccess(exit) ? onExit(exit.value as number) : Runtime.defaultTeardown(exit, onExit)
+  })
+}

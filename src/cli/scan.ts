@@ -1,0 +1,332 @@
+/**
+ * The file processor's kernels: pure functions over one chunk of bytes, run in
+ * the CPU workers. Chunks always end on a character boundary (see `split`), so
+ * a file's figures are the merge of its chunks' figures, in order.
+ *
+ * Counting follows GNU `wc` (coreutils 9.1) under a UTF-8 locale:
+ * - bytes: every byte; lines: every `\n`;
+ * - characters: every valid UTF-8 sequence (strict: no overlongs, surrogates or
+ *   code points above U+10FFFF). A byte that does not begin a valid sequence
+ *   counts as no character and is skipped on its own, as `wc` does;
+ * - words: maximal runs of printable, non-space characters. Separators are
+ *   ASCII whitespace, printable Unicode spaces, and U+00A0, U+2007, U+202F,
+ *   U+2060; characters that are not printable (controls, unassigned code points,
+ *   invalid bytes) neither start nor end a word. The classes come from glibc's
+ *   C.UTF-8 tables (`wcTable.ts`).
+ *
+ * @internal
+ */
+import { runs } from "./wcTable.ts"
+
+const NEUTRAL = 0
+const WORD = 1
+const SEP = 2
+
+const ascii = new Uint8Array(128)
+for (let c = 0x21; c < 0x7f; c++) ascii[c] = WORD
+for (const c of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]) ascii[c] = SEP
+
+let table: Uint8Array | undefined
+/** The class of every code point, built once per thread on first use (1.1 MB). */
+const classes = (): Uint8Array => {
+  if (table !== undefined) return table
+  const t = new Uint8Array(0x110000)
+  t.set(ascii)
+  const parts = runs.split(",")
+  for (let i = 0; i < parts.length; i++) {
+    const start = parseInt(parts[i].slice(0, -1), 16)
+    const end = i + 1 < parts.length ? parseInt(parts[i + 1].slice(0, -1), 16) : 0x110000
+    t.fill(Number(parts[i].slice(-1)), start, end)
+  }
+  return (table = t)
+}
+
+/**
+ * Decodes the UTF-8 sequence at `i`: returns its code point and stores its
+ * length in `decoded.length`, or returns -1 (length 1) for an invalid byte.
+ * A sequence cut off by the end of `b` is invalid too.
+ */
+const decoded = { length: 1 }
+const decode = (b: Uint8Array, i: number, n: number): number => {
+  const c = b[i]
+  decoded.length = 1
+  if (c < 0xc2 || c > 0xf4) return -1
+  if (c < 0xe0) {
+    if (i + 1 >= n) return -1
+    const c1 = b[i + 1]
+    if ((c1 & 0xc0) !== 0x80) return -1
+    decoded.length = 2
+    return ((c & 0x1f) << 6) | (c1 & 0x3f)
+  }
+  if (c < 0xf0) {
+    if (i + 2 >= n) return -1
+    const c1 = b[i + 1]
+    const c2 = b[i + 2]
+    if ((c1 & 0xc0) !== 0x80 || (c2 & 0xc0) !== 0x80) return -1
+    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f)) return -1
+    decoded.length = 3
+    return ((c & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f)
+  }
+  if (i + 3 >= n) return -1
+  const c1 = b[i + 1]
+  const c2 = b[i + 2]
+  const c3 = b[i + 3]
+  if ((c1 & 0xc0) !== 0x80 || (c2 & 0xc0) !== 0x80 || (c3 & 0xc0) !== 0x80) return -1
+  if ((c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return -1
+  decoded.length = 4
+  return ((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f)
+}
+
+/** Counts of one chunk, merged in order by {@link mergeCounts}. */
+export interface Counts {
+  readonly lines: number
+  readonly words: number
+  readonly bytes: number
+  readonly chars: number
+  /** Bytes that begin no valid UTF-8 sequence. */
+  readonly invalid: number
+  /** Offset of the first such byte in the chunk, or -1. */
+  readonly firstInvalid: number
+  /** The class of the chunk's first character that is not neutral (0 if none). */
+  readonly lead: number
+  /** Whether the chunk ends inside a word (-1 if it holds no character that is not neutral). */
+  readonly end: number
+}
+
+/** Counts lines, words, bytes and characters of a chunk as `wc -lwcm` does. */
+export const count = (b: Uint8Array): Counts => {
+  const t = classes()
+  const n = b.length
+  let lines = 0
+  let words = 0
+  let chars = 0
+  let invalid = 0
+  let firstInvalid = -1
+  let lead = NEUTRAL
+  let inWord = false
+  let seen = false
+  let i = 0
+  while (i < n) {
+    const c = b[i]
+    let cls: number
+    if (c < 0x80) {
+      cls = ascii[c]
+      if (c === 0x0a) lines++
+      chars++
+      i++
+    } else {
+      const cp = decode(b, i, n)
+      i += decoded.length
+      if (cp < 0) {
+        if (firstInvalid < 0) firstInvalid = i - 1
+        invalid++
+        continue
+      }
+      chars++
+      cls = t[cp]
+    }
+    if (cls === WORD) {
+      if (!inWord) {
+        words++
+        inWord = true
+      }
+    } else if (cls === SEP) {
+      inWord = false
+    } else continue
+    if (!seen) {
+      seen = true
+      lead = cls
+    }
+  }
+  return { lines, words, bytes: n, chars, invalid, firstInvalid, lead, end: seen ? (inWord ? 1 : 0) : -1 }
+}
+
+/** A file's running totals while its chunks' counts arrive in order. */
+export interface Totals {
+  lines: number
+  words: number
+  bytes: number
+  chars: number
+  invalid: number
+  firstInvalid: number
+  inWord: boolean
+}
+
+/** Fresh totals for a file. */
+export const emptyTotals = (): Totals => ({
+  lines: 0,
+  words: 0,
+  bytes: 0,
+  chars: 0,
+  invalid: 0,
+  firstInvalid: -1,
+  inWord: false
+})
+
+/** Adds the next chunk's counts; a word that runs across the boundary counts once. */
+export const mergeCounts = (totals: Totals, c: Counts): void => {
+  if (c.firstInvalid >= 0 && totals.firstInvalid < 0) totals.firstInvalid = totals.bytes + c.firstInvalid
+  totals.words += c.words - (totals.inWord && c.lead === WORD ? 1 : 0)
+  if (c.end >= 0) totals.inWord = c.end === 1
+  totals.lines += c.lines
+  totals.bytes += c.bytes
+  totals.chars += c.chars
+  totals.invalid += c.invalid
+}
+
+/** Findings of one chunk of whole lines, merged by {@link mergeFindings}. */
+export interface Findings {
+  invalid: number
+  firstInvalid: number
+  lf: number
+  crlf: number
+  cr: number
+  /** Lines longer than the limit, in characters. */
+  longLines: number
+  /** The longest line, in characters. */
+  maxLine: number
+  /** Lines ending in a space or a tab. */
+  trailingWhitespace: number
+  /** 1-based number (within the chunk) of the first long line and of the first line with trailing whitespace, or 0. */
+  firstLongLine: number
+  firstTrailing: number
+  lines: number
+}
+
+/**
+ * Validates a chunk that holds whole lines (the last may lack its terminator at
+ * the end of the file): UTF-8 validity, line endings, long lines and trailing
+ * whitespace. Line length is in characters, not counting the terminator.
+ */
+export const validate = (b: Uint8Array, maxLineLength: number): Findings => {
+  const n = b.length
+  const f: Findings = {
+    invalid: 0,
+    firstInvalid: -1,
+    lf: 0,
+    crlf: 0,
+    cr: 0,
+    longLines: 0,
+    maxLine: 0,
+    trailingWhitespace: 0,
+    firstLongLine: 0,
+    firstTrailing: 0,
+    lines: 0
+  }
+  let len = 0
+  let last = -1
+  const endLine = () => {
+    f.lines++
+    if (len > f.maxLine) f.maxLine = len
+    if (len > maxLineLength) {
+      f.longLines++
+      if (f.firstLongLine === 0) f.firstLongLine = f.lines
+    }
+    if (last === 0x20 || last === 0x09) {
+      f.trailingWhitespace++
+      if (f.firstTrailing === 0) f.firstTrailing = f.lines
+    }
+    len = 0
+    last = -1
+  }
+  let i = 0
+  while (i < n) {
+    const c = b[i]
+    if (c === 0x0a) {
+      f.lf++
+      endLine()
+      i++
+    } else if (c === 0x0d) {
+      if (i + 1 < n && b[i + 1] === 0x0a) {
+        f.crlf++
+        i += 2
+      } else {
+        f.cr++
+        i++
+      }
+      endLine()
+    } else if (c < 0x80) {
+      len++
+      last = c
+      i++
+    } else {
+      const cp = decode(b, i, n)
+      if (cp < 0) {
+        if (f.firstInvalid < 0) f.firstInvalid = i
+        f.invalid++
+      } else len++
+      last = cp
+      i += decoded.length
+    }
+  }
+  if (len > 0) endLine()
+  return f
+}
+
+/** Merges a chunk's findings into a file's, keeping offsets and line numbers file-relative. */
+export const mergeFindings = (into: Findings, f: Findings, offset: number): void => {
+  if (f.firstInvalid >= 0 && into.firstInvalid < 0) into.firstInvalid = offset + f.firstInvalid
+  if (f.firstLongLine > 0 && into.firstLongLine === 0) into.firstLongLine = into.lines + f.firstLongLine
+  if (f.firstTrailing > 0 && into.firstTrailing === 0) into.firstTrailing = into.lines + f.firstTrailing
+  into.invalid += f.invalid
+  into.lf += f.lf
+  into.crlf += f.crlf
+  into.cr += f.cr
+  into.longLines += f.longLines
+  into.maxLine = Math.max(into.maxLine, f.maxLine)
+  into.trailingWhitespace += f.trailingWhitespace
+  into.lines += f.lines
+}
+
+/** Findings of an empty file. */
+export const emptyFindings = (): Findings => validate(new Uint8Array(0), 0)
+
+/** The transforms `--op` names. */
+export type Op = "upper" | "lower" | "reverse"
+
+const decoder = new TextDecoder("utf-8", { fatal: true })
+const encoder = new TextEncoder()
+
+/**
+ * Transforms a chunk of whole lines: upper or lower case, or every line's
+ * characters reversed (its terminator stays at its end). Returns the bytes, or
+ * the offset of the first invalid byte: invalid UTF-8 is never transformed.
+ */
+export const transform = (b: Uint8Array, op: Op): Uint8Array | { readonly invalidAt: number } => {
+  let text: string
+  try {
+    text = decoder.decode(b)
+  } catch {
+    const f = validate(b, Infinity)
+    return { invalidAt: f.firstInvalid }
+  }
+  switch (op) {
+    case "upper":
+      return encoder.encode(text.toUpperCase())
+    case "lower":
+      return encoder.encode(text.toLowerCase())
+    case "reverse":
+      return encoder.encode(text.replace(/[^\r\n]+/g, (line) => Array.from(line).reverse().join("")))
+  }
+}
+
+/**
+ * Where to cut `b` so the chunk before the cut ends on a character boundary:
+ * after the last line terminator if `wholeLines` (or -1 when `b` holds none:
+ * the caller reads on), else after the last complete character. A `\r` at the
+ * very end is never a cut, since a `\n` may follow it in the next read.
+ */
+export const split = (b: Uint8Array, wholeLines: boolean): number => {
+  const n = b.length
+  for (let i = n - 1; i >= 0; i--) {
+    const c = b[i]
+    if (c === 0x0a || (c === 0x0d && i < n - 1)) return i + 1
+  }
+  if (wholeLines) return -1
+  // back up over at most 3 continuation bytes to the start of the last sequence
+  let i = n - 1
+  while (i > 0 && i > n - 4 && (b[i] & 0xc0) === 0x80) i--
+  const c = b[i]
+  const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1
+  return c >= 0xc0 && n - i < need ? i : n
+}

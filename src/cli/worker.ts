@@ -1,0 +1,19 @@
+// The file processor's worker entry: the kernels of scan.ts behind the tasks of
+// tasks.ts. Direct module imports keep the worker's start-up short.
+import * as Effect from "effect/Effect"
+import * as CpuWorker from "../CpuWorker.ts"
+import { count, transform, validate } from "./scan.ts"
+import { Count, InvalidUtf8Error, Transform, Validate } from "./tasks.ts"
+
+CpuWorker.serve([
+  CpuWorker.handler(Count, (bytes) => Effect.sync(() => count(bytes))),
+  CpuWorker.handler(Validate, ({ bytes, maxLineLength }) => Effect.sync(() => validate(bytes, maxLineLength))),
+  CpuWorker.handler(Transform, ({ bytes, op }) =>
+    Effect.suspend(() => {
+      const out = transform(bytes, op)
+      return out instanceof Uint8Array
+        ? Effect.succeed(CpuWorker.transfer(out, [out.buffer as ArrayBuffer]))
+        : Effect.fail(new InvalidUtf8Error({ offset: out.invalidAt }))
+    })
+  )
+])
