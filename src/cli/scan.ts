@@ -5,9 +5,10 @@
  *
  * Counting follows GNU `wc` (coreutils 9.1) under a UTF-8 locale:
  * - bytes: every byte; lines: every `\n`;
- * - characters: every valid UTF-8 sequence (strict: no overlongs, surrogates or
- *   code points above U+10FFFF). A byte that does not begin a valid sequence
- *   counts as no character and is skipped on its own, as `wc` does;
+ * - characters: every UTF-8 sequence that glibc's decoder accepts (no overlong
+ *   forms or surrogates; like glibc, sequences of up to 6 bytes above U+10FFFF
+ *   are accepted). A byte that does not begin such a sequence counts as no
+ *   character and is skipped on its own, as `wc` does;
  * - words: maximal runs of printable, non-space characters. Separators are
  *   ASCII whitespace, printable Unicode spaces, and U+00A0, U+2007, U+202F,
  *   U+2060; characters that are not printable (controls, unassigned code points,
@@ -44,38 +45,30 @@ const classes = (): Uint8Array => {
 /**
  * Decodes the UTF-8 sequence at `i`: returns its code point and stores its
  * length in `decoded.length`, or returns -1 (length 1) for an invalid byte.
- * A sequence cut off by the end of `b` is invalid too.
+ * A sequence cut off by the end of `b` is invalid too. Overlong forms and
+ * surrogates are always invalid; with `glibc`, sequences of 4 to 6 bytes up
+ * to U+7FFFFFFF are accepted as glibc's `mbrtowc` (and so `wc`) does, else
+ * anything above U+10FFFF is invalid (RFC 3629).
  */
 const decoded = { length: 1 }
-const decode = (b: Uint8Array, i: number, n: number): number => {
+const decode = (b: Uint8Array, i: number, n: number, glibc: boolean): number => {
   const c = b[i]
   decoded.length = 1
-  if (c < 0xc2 || c > 0xf4) return -1
-  if (c < 0xe0) {
-    if (i + 1 >= n) return -1
-    const c1 = b[i + 1]
-    if ((c1 & 0xc0) !== 0x80) return -1
-    decoded.length = 2
-    return ((c & 0x1f) << 6) | (c1 & 0x3f)
+  if (c < 0xc2 || c > (glibc ? 0xfd : 0xf4)) return -1
+  const length = c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf8 ? 4 : c < 0xfc ? 5 : 6
+  if (i + length > n) return -1
+  let cp = c & (0x7f >> length)
+  for (let k = 1; k < length; k++) {
+    const ck = b[i + k]
+    if ((ck & 0xc0) !== 0x80) return -1
+    cp = (cp << 6) | (ck & 0x3f)
   }
-  if (c < 0xf0) {
-    if (i + 2 >= n) return -1
-    const c1 = b[i + 1]
-    const c2 = b[i + 2]
-    if ((c1 & 0xc0) !== 0x80 || (c2 & 0xc0) !== 0x80) return -1
-    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f)) return -1
-    decoded.length = 3
-    return ((c & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f)
-  }
-  if (i + 3 >= n) return -1
-  const c1 = b[i + 1]
-  const c2 = b[i + 2]
-  const c3 = b[i + 3]
-  if ((c1 & 0xc0) !== 0x80 || (c2 & 0xc0) !== 0x80 || (c3 & 0xc0) !== 0x80) return -1
-  if ((c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return -1
-  decoded.length = 4
-  return ((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f)
+  // shortest form only, no surrogates
+  if (cp < minimum[length] || (cp >= 0xd800 && cp <= 0xdfff) || (!glibc && cp > 0x10ffff)) return -1
+  decoded.length = length
+  return cp
 }
+const minimum = [0, 0, 0x80, 0x800, 0x10000, 0x200000, 0x4000000]
 
 /** Counts of one chunk, merged in order by {@link mergeCounts}. */
 export interface Counts {
@@ -115,7 +108,7 @@ export const count = (b: Uint8Array): Counts => {
       chars++
       i++
     } else {
-      const cp = decode(b, i, n)
+      const cp = decode(b, i, n, true)
       i += decoded.length
       if (cp < 0) {
         if (firstInvalid < 0) firstInvalid = i - 1
@@ -123,7 +116,7 @@ export const count = (b: Uint8Array): Counts => {
         continue
       }
       chars++
-      cls = t[cp]
+      cls = cp < 0x110000 ? t[cp] : NEUTRAL
     }
     if (cls === WORD) {
       if (!inWord) {
@@ -250,7 +243,7 @@ export const validate = (b: Uint8Array, maxLineLength: number): Findings => {
       last = c
       i++
     } else {
-      const cp = decode(b, i, n)
+      const cp = decode(b, i, n, false)
       if (cp < 0) {
         if (f.firstInvalid < 0) f.firstInvalid = i
         f.invalid++
@@ -323,10 +316,10 @@ export const split = (b: Uint8Array, wholeLines: boolean): number => {
     if (c === 0x0a || (c === 0x0d && i < n - 1)) return i + 1
   }
   if (wholeLines) return -1
-  // back up over at most 3 continuation bytes to the start of the last sequence
+  // back up over at most 5 continuation bytes to the start of the last sequence
   let i = n - 1
-  while (i > 0 && i > n - 4 && (b[i] & 0xc0) === 0x80) i--
+  while (i > 0 && i > n - 6 && (b[i] & 0xc0) === 0x80) i--
   const c = b[i]
-  const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1
+  const need = c >= 0xfc ? 6 : c >= 0xf8 ? 5 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2
   return c >= 0xc0 && n - i < need ? i : n
 }

@@ -1,0 +1,275 @@
+// The file processor CLI: its kernels against GNU wc, and the command run as a
+// child process (as a user runs it) on generated trees.
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { generate } from "../../src/cli/corpus.ts"
+import * as scan from "../../src/cli/scan.ts"
+
+const main = path.resolve(import.meta.dirname, "../../src/cli/main.ts")
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs `effect-futures files …`; with `onStderr`, may signal the child when its stderr says so. */
+const cli = (args: ReadonlyArray<string>, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void) =>
+  new Promise<Run>((resolve, reject) => {
+    const child = spawn(process.execPath, [main, "files", ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => {
+      stderr += d
+      onStderr?.(stderr, child)
+    })
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "files-test-"))
+
+/** GNU wc's counts (lines, words, chars, bytes) under the C.UTF-8 locale, or undefined without wc. */
+const wc = (file: string) => {
+  try {
+    const out = execFileSync("wc", ["-l", "-w", "-m", "-c", file], { env: { ...process.env, LC_ALL: "C.UTF-8" } })
+    const [lines, words, chars, bytes] = out.toString().trim().split(/\s+/).map(Number)
+    return { lines, words, chars, bytes }
+  } catch {
+    return undefined
+  }
+}
+const hasWc = wc(main) !== undefined && execFileSync("locale", ["-a"]).toString().toLowerCase().includes("c.utf")
+
+/** Counts a buffer split into chunks at random sizes, as the reader would. */
+const countChunked = (bytes: Uint8Array, sizes: () => number) => {
+  const totals = scan.emptyTotals()
+  let rest = bytes
+  while (rest.length > 0) {
+    const take = Math.min(rest.length, sizes())
+    const cut = take === rest.length ? take : scan.split(rest.subarray(0, take), false)
+    const at = cut <= 0 ? take : cut
+    scan.mergeCounts(totals, scan.count(rest.subarray(0, at)))
+    rest = rest.subarray(at)
+  }
+  return totals
+}
+
+describe("files: kernels", () => {
+  it.skipIf(!hasWc)("count agrees with GNU wc on random text, whole and in chunks", () => {
+    const pieces = ["a", "word ", "\n", "\r\n", "\t", " ", "é", "日本", "😀", "\u00a0", "\u2000", "\u2028", "\x01"]
+    const invalid = [0xff, 0xc3, 0x80, 0xe2, 0x82, 0xed, 0xa0, 0xc0, 0xf4, 0x90, 0xf8, 0x88, 0xfc, 0x84, 0xfe]
+    let seed = 7
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n)
+    const dir = tmp()
+    for (let round = 0; round < 150; round++) {
+      const parts: Array<Uint8Array> = []
+      for (let i = rnd(300); i > 0; i--)
+        parts.push(rnd(8) === 0 ? Uint8Array.of(invalid[rnd(invalid.length)]) : Buffer.from(pieces[rnd(pieces.length)]))
+      const bytes = new Uint8Array(Buffer.concat(parts))
+      const file = path.join(dir, `r${round}.txt`)
+      fs.writeFileSync(file, bytes)
+      const expected = wc(file)!
+      for (const totals of [countChunked(bytes, () => bytes.length), countChunked(bytes, () => 4 + rnd(16))]) {
+        const { lines, words, chars, bytes: n } = totals
+        assert.deepStrictEqual({ lines, words, chars, bytes: n }, expected, `round ${round}`)
+      }
+    }
+  })
+
+  it("split cuts after the last line end, or before an incomplete character", () => {
+    const b = (s: string | Array<number>) =>
+      typeof s === "string" ? new Uint8Array(Buffer.from(s)) : Uint8Array.from(s)
+    assert.strictEqual(scan.split(b("ab\ncd"), true), 3)
+    assert.strictEqual(scan.split(b("abcd"), true), -1)
+    assert.strictEqual(scan.split(b("ab\r"), true), -1, "a final \\r may be the first half of \\r\\n")
+    assert.strictEqual(scan.split(b("a\rb"), true), 2)
+    assert.strictEqual(scan.split(b([0x61, 0xe6, 0x97]), false), 1, "keeps an incomplete 日 for the next chunk")
+    assert.strictEqual(scan.split(b([0x61, 0xe6, 0x97, 0xa5]), false), 4)
+  })
+
+  it("validate finds line endings, long lines, trailing whitespace and invalid bytes", () => {
+    const f = scan.validate(new Uint8Array(Buffer.from("ok\r\nlong line here \nx\ty\t\n\xff\rend")), 10)
+    assert.deepStrictEqual(
+      {
+        lf: f.lf,
+        crlf: f.crlf,
+        cr: f.cr,
+        long: f.longLines,
+        firstLong: f.firstLongLine,
+        trailing: f.trailingWhitespace
+      },
+      { lf: 2, crlf: 1, cr: 1, long: 1, firstLong: 2, trailing: 2 }
+    )
+    assert.strictEqual(f.lines, 5)
+    const invalid = scan.validate(Uint8Array.from([0x61, 0x0a, 0x62, 0xff]), 80)
+    assert.strictEqual(invalid.firstInvalid, 3)
+  })
+
+  it("transform reverses each line's characters and refuses invalid UTF-8", () => {
+    const out = scan.transform(new Uint8Array(Buffer.from("abc\r\n日本😀\nx")), "reverse")
+    assert.strictEqual(Buffer.from(out as Uint8Array).toString(), "cba\r\n😀本日\nx")
+    assert.deepStrictEqual(scan.transform(Uint8Array.from([0x61, 0x62, 0xff]), "upper"), { invalidAt: 2 })
+  })
+})
+
+describe("files: the command", { timeout: 60_000 }, () => {
+  it.skipIf(!hasWc)("analyze: every file's counts equal wc -lwmc, with small chunks; errors are reported", async () => {
+    const dir = tmp()
+    await generate(dir)
+    // the named pipe has no writer here: it reads as empty
+    const run = await cli([dir, "--json", "--progress", "none", "--chunk-size", "4096", "--timeout", "20s"])
+    assert.strictEqual(run.code, 1, run.stderr) // the broken link fails
+    const report = JSON.parse(run.stdout)
+    let checked = 0
+    for (const o of report.outcomes) {
+      if (o.status !== "ok" || o.file.startsWith("slow/")) continue
+      const expected = wc(path.join(dir, o.file))!
+      const { lines, words, chars, bytes } = o.counts
+      assert.deepStrictEqual({ lines, words, chars, bytes }, expected, o.file)
+      checked++
+    }
+    assert.isAtLeast(checked, 290)
+    const byFile = new Map<string, any>(report.outcomes.map((o: any) => [o.file, o]))
+    const missing = byFile.get("broken/missing-target.txt")
+    assert.strictEqual(missing.status, "error")
+    assert.match(missing.error.message, /ENOENT/)
+    assert.strictEqual(missing.attempts, 1, "a missing file is not retried")
+    assert.match(byFile.get("broken/latin1.txt").warning, /invalid UTF-8 \(2 bytes, first at byte 3\)/)
+    assert.strictEqual(report.files.found, report.outcomes.length)
+    const sum = (k: string) =>
+      report.outcomes.reduce((s: number, o: any) => s + (o.status === "ok" ? o.counts[k] : 0), 0)
+    assert.strictEqual(report.totals.words, sum("words"))
+  })
+
+  it("the sample corpus: a timeout and handled errors, the run goes on, exit code 1", async () => {
+    const run = await cli(["--json", "--progress", "none", "--timeout", "1s"])
+    assert.strictEqual(run.code, 1, run.stderr)
+    const report = JSON.parse(run.stdout)
+    const byFile = new Map<string, any>(report.outcomes.map((o: any) => [o.file, o]))
+    assert.strictEqual(byFile.get("slow/live-feed.log").status, "timeout")
+    assert.strictEqual(byFile.get("broken/missing-target.txt").status, "error")
+    assert.strictEqual(report.files.done, report.files.found)
+    assert.isAtLeast(report.files.ok, 300)
+  })
+
+  it("transform: writes the tree under --out, atomically, never touching inputs; invalid UTF-8 fails that file", async () => {
+    const dir = tmp()
+    const out = path.join(tmp(), "out")
+    fs.mkdirSync(path.join(dir, "a/b"), { recursive: true })
+    const long = "x".repeat(10_000) + "é\n"
+    fs.writeFileSync(path.join(dir, "a/b/one.txt"), "Hello, wörld\nsecond line\n")
+    fs.writeFileSync(path.join(dir, "a/long.txt"), long.repeat(3))
+    fs.writeFileSync(path.join(dir, "bad.txt"), Buffer.concat([Buffer.from("ok\n".repeat(2000)), Buffer.from([0xff])]))
+    fs.writeFileSync(path.join(dir, "skip.md"), "not selected\n")
+    const run = await cli([
+      dir,
+      "--mode",
+      "transform",
+      "--op",
+      "reverse",
+      "--out",
+      out,
+      "--ext",
+      "txt",
+      "--chunk-size",
+      "1024",
+      "--json",
+      "--progress",
+      "none"
+    ])
+    assert.strictEqual(run.code, 1, run.stderr)
+    assert.strictEqual(fs.readFileSync(path.join(out, "a/b/one.txt"), "utf8"), "dlröw ,olleH\nenil dnoces\n")
+    assert.strictEqual(
+      fs.readFileSync(path.join(out, "a/long.txt"), "utf8"),
+      ("é" + "x".repeat(10_000) + "\n").repeat(3)
+    )
+    assert.isFalse(fs.existsSync(path.join(out, "bad.txt")))
+    assert.isFalse(fs.existsSync(path.join(out, "skip.md")))
+    assert.deepStrictEqual(fs.readdirSync(out, { recursive: true }).sort(), ["a", "a/b", "a/b/one.txt", "a/long.txt"])
+    assert.strictEqual(fs.readFileSync(path.join(dir, "a/b/one.txt"), "utf8"), "Hello, wörld\nsecond line\n")
+    const bad = JSON.parse(run.stdout).outcomes.find((o: any) => o.file === "bad.txt")
+    assert.strictEqual(bad.error.tag, "InvalidUtf8Error")
+    assert.match(bad.error.message, /byte 6000\b/, "the offset is the file's, not the chunk's")
+    // upper case, and --out inside the input tree is not read back as input
+    const inner = path.join(dir, "upper")
+    const again = await cli([
+      dir,
+      "--mode",
+      "transform",
+      "--op",
+      "upper",
+      "--out",
+      inner,
+      "--ext",
+      ".md",
+      "--progress",
+      "none"
+    ])
+    assert.strictEqual(again.code, 0, again.stderr)
+    assert.strictEqual(fs.readFileSync(path.join(inner, "skip.md"), "utf8"), "NOT SELECTED\n")
+  })
+
+  it("validate: findings per file, exit code 1", async () => {
+    const dir = tmp()
+    fs.writeFileSync(path.join(dir, "clean.txt"), "fine\nlines\n")
+    fs.writeFileSync(path.join(dir, "mixed.txt"), "\uFEFFa\r\nb\nc  \n" + "y".repeat(200) + "\n")
+    const run = await cli([dir, "--mode", "validate", "--json", "--progress", "none", "--max-line-length", "100"])
+    assert.strictEqual(run.code, 1, run.stderr)
+    const byFile = new Map<string, any>(JSON.parse(run.stdout).outcomes.map((o: any) => [o.file, o]))
+    const f = byFile.get("mixed.txt").findings
+    assert.deepStrictEqual(
+      {
+        bom: f.bom,
+        lf: f.lf,
+        crlf: f.crlf,
+        trailing: f.trailingWhitespace,
+        firstTrailing: f.firstTrailing,
+        long: f.longLines,
+        max: f.maxLine
+      },
+      { bom: true, lf: 3, crlf: 1, trailing: 1, firstTrailing: 3, long: 1, max: 200 }
+    )
+    const clean = byFile.get("clean.txt").findings
+    assert.strictEqual(clean.lf, 2)
+    const ok = await cli([dir, "--mode", "validate", "--ext", ".txt", "--progress", "none", "--max-line-length", "300"])
+    assert.strictEqual(ok.code, 1, "mixed.txt still has a BOM and mixed line endings")
+  })
+
+  it("bad usage exits 2 with a message naming the problem", async () => {
+    const dir = tmp()
+    const cases: Array<[ReadonlyArray<string>, RegExp]> = [
+      [[dir, "--mode", "count"], /mode/i],
+      [[path.join(dir, "nope")], /not a directory/],
+      [[dir, "--timeout", "soon"], /--timeout/],
+      [[dir, "--workers", "0"], /--workers/],
+      [[dir, "--retries", "-1"], /--retries/],
+      [[dir, "--mode", "transform"], /--out/],
+      [[dir, "--mode", "transform", "--out", dir], /--out must not be the input directory/]
+    ]
+    for (const [args, message] of cases) {
+      const run = await cli([...args, "--progress", "none"])
+      assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr}`)
+      assert.match(run.stderr + run.stdout, message, args.join(" "))
+    }
+  })
+
+  it("Ctrl-C cancels outstanding work, prints the partial summary and exits 130", async () => {
+    let sent = false
+    // the sample corpus's pipe never ends: with a long timeout the run is still going when interrupted
+    const run = await cli(["--timeout", "60s", "--progress", "lines"], (stderr, child) => {
+      if (!sent && /progress: 30\d\/303/.test(stderr)) {
+        sent = true
+        child.kill("SIGINT")
+      }
+    })
+    assert.isTrue(sent, run.stderr)
+    assert.strictEqual(run.code, 130, run.stderr)
+    assert.match(run.stdout, /Interrupted: partial summary/)
+    assert.match(run.stdout, /1 not done/)
+  })
+})
