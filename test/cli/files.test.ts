@@ -50,11 +50,13 @@ const countChunked = (bytes: Uint8Array, sizes: () => number) => {
   const totals = scan.emptyTotals()
   let rest = bytes
   while (rest.length > 0) {
-    const take = Math.min(rest.length, sizes())
-    const cut = take === rest.length ? take : scan.split(rest.subarray(0, take), false)
-    const at = cut <= 0 ? take : cut
-    scan.mergeCounts(totals, scan.count(rest.subarray(0, at)))
-    rest = rest.subarray(at)
+    let take = Math.min(rest.length, sizes())
+    let cut = take === rest.length ? take : scan.split(rest.subarray(0, take), false)
+    // no boundary yet (a sequence longer than the chunk): read on, as the reader does
+    while (cut <= 0)
+      cut = (take = Math.min(rest.length, take * 2)) === rest.length ? take : scan.split(rest.subarray(0, take), false)
+    scan.mergeCounts(totals, scan.count(rest.subarray(0, cut)))
+    rest = rest.subarray(cut)
   }
   return totals
 }
