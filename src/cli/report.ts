@@ -137,6 +137,8 @@ export const json = (report: Report): string => {
       elapsedMs: Math.round(r.elapsed),
       filesPerSecond: Number(r.filesPerSecond.toFixed(1)),
       bytesPerSecond: Math.round(r.bytesPerSecond),
+      /** Peak resident memory of the process, worker threads included. */
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
       outcomes: [...report.outcomes].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
     },
     null,
