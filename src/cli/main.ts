@@ -62,7 +62,7 @@ const write = (stream: NodeJS.WriteStream, text: string) => Effect.sync(() => vo
 /** Draws progress on stderr until interrupted: a bar on a terminal, a plain line a second otherwise. */
 const showProgress = (report: Files.Report, mode: "bar" | "lines") =>
   Effect.gen(function* () {
-    const width = Math.max(10, Math.min(30, (process.stderr.columns ?? 80) - 70))
+    const width = Math.max(10, Math.min(30, (process.stderr.columns ?? 100) - 80))
     for (;;) {
       yield* Effect.sleep(mode === "bar" ? "100 millis" : "1 second")
       const now = yield* Clock.currentTimeMillis
@@ -132,6 +132,13 @@ export const files = (flags: Flags) =>
       ioWorkers: flags.ioWorkers
     }
     const report = Files.makeReport(flags.mode, demo ? "(embedded sample corpus)" : dir, yield* Clock.currentTimeMillis)
+    if (demo && !flags.json)
+      yield* write(
+        process.stdout,
+        "No directory given: processing the embedded sample corpus, a few hundred generated files that include\n" +
+          "invalid UTF-8, a broken link and a pipe that never ends (to show errors and a timeout).\n" +
+          "Try also: npm start -- <dir> [--mode analyze|transform|validate] [--help]\n\n"
+      )
     const progress = flags.progress === "auto" ? (process.stderr.isTTY ? "bar" : "lines") : flags.progress
     const clock = yield* Clock.Clock
     const now = () => clock.currentTimeMillisUnsafe()

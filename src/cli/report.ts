@@ -34,7 +34,13 @@ export const progressLine = (report: Report, now: number, width?: number): strin
     width === undefined
       ? ""
       : `[${"█".repeat(Math.round(ratio * width))}${"░".repeat(width - Math.round(ratio * width))}] `
-  const eta = Number.isFinite(r.eta) && r.done < report.total ? `, ETA ${seconds(r.eta)}` : ""
+  const left = report.total - r.done
+  const eta =
+    left === 0
+      ? ""
+      : report.bytesDone < report.totalBytes && Number.isFinite(r.eta)
+        ? `, ETA ${seconds(r.eta)}`
+        : `, finishing ${left} file${left === 1 ? "" : "s"}`
   return (
     `${bar}${r.done}/${report.total} files (${Math.floor(ratio * 100)}%), ` +
     `${r.filesPerSecond.toFixed(0)} files/s, ${mb(r.bytesPerSecond)}/s${eta}, ${report.failed} failed`
