@@ -456,7 +456,9 @@ const workerUrl = (worker: unknown): URL => {
     throw executor_.invalid("worker", worker, "a file: URL or a path to the worker entry module")
   }
   if (url.protocol !== "file:") throw executor_.invalid("worker", url.href, "a file: URL")
-  if (!fs.existsSync(fileURLToPath(url))) throw executor_.invalid("worker", url.href, "an existing module file")
+  if (!fs.statSync(fileURLToPath(url), { throwIfNoEntry: false })?.isFile()) {
+    throw executor_.invalid("worker", url.href, "an existing module file")
+  }
   return url
 }
 

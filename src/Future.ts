@@ -19,7 +19,7 @@ import type { Pipeable } from "effect/Pipeable"
 import { hasProperty, isIterable } from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { CancelledError } from "./ExecutorError.ts"
+import { type CancelledError, InvalidOptionsError } from "./ExecutorError.ts"
 import * as internal from "./internal/future.ts"
 import { fromPullScoped } from "./internal/stream.ts"
 import * as timeout_ from "./internal/timeout.ts"
@@ -317,8 +317,8 @@ export interface WaitOptions {
  * failed (not cancelled) future, or when all are done. Interrupting the
  * waiting fiber leaves the futures untouched.
  *
- * An invalid `timeout` (negative, `NaN`) is a defect carrying an
- * `InvalidOptionsError`.
+ * An invalid `timeout` (negative, `NaN`) or `returnWhen` is a defect carrying
+ * an `InvalidOptionsError`.
  *
  * **Example** (Cancelling whatever did not finish in time)
  *
@@ -346,6 +346,11 @@ export const wait: {
     Effect.flatMap(timeout_.parseOrDie(options?.timeout, "timeout"), (millis) => {
       const fs = Array.from(new Set(futures)) as any as Array<internal.FutureImpl<A, E>>
       const returnWhen = options?.returnWhen ?? "ALL_COMPLETED"
+      if (!returnWhens.includes(returnWhen)) {
+        return Effect.die(
+          new InvalidOptionsError({ option: "returnWhen", value: returnWhen, expected: returnWhens.join(" | ") })
+        )
+      }
       const partition = Effect.sync(() => partitionOf(fs))
       const waiting = Effect.callback<void>((resume) => {
         let remaining = fs.length
@@ -475,6 +480,8 @@ export const asCompleted: {
 // ---------------------------------------------------------------------------
 // internal
 // ---------------------------------------------------------------------------
+
+const returnWhens: ReadonlyArray<ReturnWhen> = ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]
 
 const partitionOf = <A, E>(fs: ReadonlyArray<internal.FutureImpl<A, E>>): DoneAndNotDone<A, E> => {
   const done = new Set<Future<A, E>>()

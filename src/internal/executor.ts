@@ -139,6 +139,8 @@ export const map = <I, A, E, R>(
   fromPullScoped<A, E | CancelledError | SubmitError | Cause.TimeoutError | Cause.Done, R, SubmitError, R>((scope) =>
     Effect.gen(function* () {
       const millis = yield* timeout_.parseOrDie(options?.timeout, "timeout")
+      // each submit parses it again as its `timeout`: check it here so the error names the map option
+      yield* timeout_.parseOrDie(options?.taskTimeout, "taskTimeout")
       const buffersize = options?.buffersize
       if (buffersize !== undefined && (!Number.isInteger(buffersize) || buffersize < 1)) {
         return yield* Effect.die(invalid("buffersize", buffersize, "a positive integer"))

@@ -12,7 +12,7 @@ import { InvalidOptionsError } from "../ExecutorError.ts"
  */
 export const parse = (input: Duration.Input | undefined, option: string): number | InvalidOptionsError => {
   if (input === undefined) return -1
-  if (typeof input === "number" && Number.isNaN(input)) return invalid(option, input)
+  if (hasNaN(input)) return invalid(option, input)
   const duration = Duration.fromInput(input)
   if (duration._tag === "None") return invalid(option, input)
   const millis = Duration.toMillis(duration.value)
@@ -28,6 +28,13 @@ export const parse = (input: Duration.Input | undefined, option: string): number
 export const parseOrDie = (input: Duration.Input | undefined, option: string): Effect.Effect<number> => {
   const millis = parse(input, option)
   return typeof millis === "number" ? Effect.succeed(millis) : Effect.die(millis)
+}
+
+/** A NaN number, or a NaN component of a `[seconds, nanos]` tuple or a duration object (which effect reads as 0). */
+const hasNaN = (input: Duration.Input): boolean => {
+  if (typeof input === "number") return Number.isNaN(input)
+  if (typeof input !== "object" || input === null) return false
+  return Object.values(input).some((v) => typeof v === "number" && Number.isNaN(v))
 }
 
 const invalid = (option: string, value: unknown) =>
