@@ -172,6 +172,37 @@ export const exit: <A, E>(self: Future<A, E>) => Effect.Effect<Exit.Exit<A, E | 
 export const cancel: <A, E>(self: Future<A, E>) => Effect.Effect<boolean> = internal.cancel as any
 
 /**
+ * Cancels many futures at once and returns, in input order, what `cancel`
+ * returned for each.
+ *
+ * Prefer it to cancelling one by one: futures still queued are cancelled
+ * first, so none of them starts in a slot freed by cancelling a running one
+ * (which a loop over `cancel` allows), and running ones are then cancelled
+ * concurrently, so that stopping them (for a CPU task stuck in a synchronous
+ * loop, terminating its worker after the grace period) overlaps instead of
+ * adding up. Each future's semantics are those of {@link cancel}.
+ *
+ * **Example** (Cancelling what did not finish in time)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Future, IoExecutor } from "effect-futures"
+ *
+ * const program = Effect.gen(function*() {
+ *   const executor = yield* IoExecutor.IoExecutor
+ *   const futures = yield* Effect.forEach([100, 200, 5_000], (ms) => executor.submit(Effect.sleep(ms)))
+ *   const { notDone } = yield* Future.wait(futures, { timeout: "1 second" })
+ *   const cancelled = yield* Future.cancelAll(notDone) // => [true]
+ * })
+ * ```
+ *
+ * @category cancellation
+ * @since 0.1.0
+ */
+export const cancelAll: <A, E>(futures: Iterable<Future<A, E>>) => Effect.Effect<Array<boolean>> =
+  internal.cancelAll as any
+
+/**
  * The future's current state.
  *
  * **Example** (Logging progress)

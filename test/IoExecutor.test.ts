@@ -290,3 +290,33 @@ describe("IoExecutor", () => {
     })
   )
 })
+
+describe("Future.cancelAll", () => {
+  it.effect("cancelAll - queued futures are cancelled before running ones, so none of them starts", () =>
+    Effect.gen(function* () {
+      const ex = yield* IoExecutor.make({ maxWorkers: 1 })
+      const started: Array<string> = []
+      const gate = yield* Deferred.make<void>()
+      const task = (name: string) => Effect.sync(() => started.push(name)).pipe(Effect.andThen(Deferred.await(gate)))
+      const running = yield* ex.submit(task("a"))
+      yield* Effect.yieldNow
+      const queued = yield* Effect.forEach(["b", "c"], (n) => ex.submit(task(n)))
+      assert.deepStrictEqual(started, ["a"])
+      // the running one comes first in the list: a loop over cancel lets "b" and "c" start
+      const results = yield* Future.cancelAll([running, ...queued])
+      assert.deepStrictEqual(results, [true, true, true])
+      assert.deepStrictEqual(started, ["a"], "no queued task started")
+      assert.deepStrictEqual(
+        [running, ...queued].map((f) => Future.stateUnsafe(f)),
+        ["cancelled", "cancelled", "cancelled"]
+      )
+      const s = yield* ex.stats
+      assert.strictEqual(s.cancelled, 3)
+      assert.strictEqual(s.running + s.queued, 0)
+      // settled ones answer as cancel does
+      const done = yield* ex.submit(Effect.succeed(1))
+      yield* Future.await(done)
+      assert.deepStrictEqual(yield* Future.cancelAll([done, running]), [false, true])
+    }).pipe(Effect.scoped)
+  )
+})

@@ -271,9 +271,7 @@ const pipelined = <A, E>(
     finish: Effect.suspend(() =>
       Effect.whileLoop({ while: () => pending.length > 0, body: () => drainOne, step: () => {} })
     ),
-    cancelAll: Effect.suspend(() =>
-      Effect.forEach(pending.splice(0), (p) => Future.cancel(p.future), { discard: true })
-    )
+    cancelAll: Effect.suspend(() => Future.cancelAll(pending.splice(0).map((p) => p.future)))
   }
 }
 

@@ -155,15 +155,12 @@ export const map = <I, A, E, R>(
       yield* Scope.addFinalizer(
         scope,
         Effect.suspend(() => {
-          // newest first: queued futures leave the queue before a running one
-          // frees its slot, so none of them starts on the way out
-          const open = inflight
-            .slice(head)
-            .filter((f) => f !== undefined && !future_.isDoneUnsafe(f))
-            .reverse()
+          // queued futures leave the queue before a running one frees its slot,
+          // so none of them starts on the way out
+          const open = inflight.slice(head).filter((f) => f !== undefined && !future_.isDoneUnsafe(f))
           inflight = []
           if (!exhausted) iterator.return?.()
-          return Effect.forEach(open, (f) => future_.cancel(f!), { concurrency: "unbounded", discard: true })
+          return Effect.asVoid(future_.cancelAll(open as Array<FutureImpl<A, E>>))
         })
       )
 

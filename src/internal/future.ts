@@ -214,6 +214,30 @@ export const cancel = (self: FutureImpl<any, any>): Effect.Effect<boolean> =>
   })
 
 /**
+ * Cancels every future: the ones still queued first, in one pass, so none of
+ * them starts in a slot that cancelling a running one frees; then the running
+ * ones concurrently, so their stops (a worker's grace period) overlap.
+ * Results are in input order.
+ * @internal
+ */
+export const cancelAll = (futures: Iterable<FutureImpl<any, any>>): Effect.Effect<Array<boolean>> =>
+  Effect.suspend(() => {
+    const list = Array.from(futures)
+    const results = new Array<boolean>(list.length)
+    const queued: Array<number> = []
+    const started: Array<number> = []
+    for (let i = 0; i < list.length; i++) (list[i].state === PENDING ? queued : started).push(i)
+    const one = (i: number) =>
+      Effect.map(cancel(list[i]), (cancelled) => {
+        results[i] = cancelled
+      })
+    return Effect.forEach(queued, one, { discard: true }).pipe(
+      Effect.andThen(Effect.forEach(started, one, { concurrency: "unbounded", discard: true })),
+      Effect.as(results)
+    )
+  })
+
+/**
  * Registers a synchronous observer, called once when the future settles (at
  * once if it has). Returns a function that unregisters it.
  * @internal
