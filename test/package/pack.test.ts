@@ -74,6 +74,13 @@ console.log(JSON.stringify(await Effect.runPromise(Effect.provide(program, layer
       )
       assert.strictEqual(run(process.execPath, ["cpu.js"], dir).trim(), "[21,true,3]")
       assert.isTrue(fs.existsSync(path.join(dir, "node_modules/effect-futures/dist/IoExecutor.d.ts")))
+
+      // the bin: the file processor from the installed package (compiled .js worker entry)
+      fs.mkdirSync(path.join(dir, "texts"))
+      fs.writeFileSync(path.join(dir, "texts/a.txt"), "hello wörld\nzwei drei\n")
+      const bin = path.join(dir, "node_modules/.bin/effect-futures")
+      const report = JSON.parse(run(process.execPath, [bin, "files", "texts", "--json", "--progress", "none"], dir))
+      assert.deepStrictEqual(report.totals, { lines: 2, words: 4, bytes: 23, chars: 22 })
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
