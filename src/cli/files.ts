@@ -114,6 +114,12 @@ export const makeReport = (mode: Mode, dir: string, startedAt: number): Report =
 /** Codes of errors that retrying cannot mend. */
 const permanent = new Set(["ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "EEXIST"])
 
+/** Whether a failed file is worth another attempt: an I/O error that may be transient (EIO, EMFILE, EBUSY, …). */
+export const retryable = (e: unknown): boolean => e instanceof FileError && !permanent.has(e.code)
+
+/** The backoff between attempts: 100 ms, 200 ms, 400 ms, … */
+export const backoff = Schedule.exponential("100 millis")
+
 const fileError = (file: string, e: unknown): FileError => {
   const code = typeof (e as { code?: unknown })?.code === "string" ? (e as { code: string }).code : "ERROR"
   const message = e instanceof Error ? e.message : String(e)
@@ -378,7 +384,6 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
     report.totalBytes = files.reduce((sum, f) => sum + f.size, 0)
     for (const u of unreadable) record(report, u)
     const inputs = new Set(files.map((f) => path.resolve(f.path)))
-    const retry = Schedule.exponential("100 millis")
 
     const one = (file: Entry) =>
       Effect.gen(function* () {
@@ -395,13 +400,7 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
                 return executor
                   .submit(processFile(file, options, target), { timeout: options.timeout })
                   .pipe(Effect.flatMap(awaitOrCancel))
-              }).pipe(
-                Effect.retry({
-                  schedule: retry,
-                  times: options.retries,
-                  while: (e) => e instanceof FileError && !permanent.has(e.code)
-                })
-              )
+              }).pipe(Effect.retry({ schedule: backoff, times: options.retries, while: retryable }))
         )
         const base = { file: file.rel, bytes: file.size, attempts: Math.max(attempts, 1), ms: now() - started }
         if (Exit.isSuccess(exit)) return record(report, { status: "ok", ...base, ...exit.value })

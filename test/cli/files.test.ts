@@ -5,7 +5,13 @@ import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { TestClock } from "effect/testing"
 import { generate } from "../../src/cli/corpus.ts"
+import * as Files from "../../src/cli/files.ts"
+import { FileError, InvalidUtf8Error } from "../../src/cli/tasks.ts"
 import * as scan from "../../src/cli/scan.ts"
 
 const main = path.resolve(import.meta.dirname, "../../src/cli/main.ts")
@@ -117,6 +123,30 @@ describe("files: kernels", () => {
     assert.strictEqual(Buffer.from(out as Uint8Array).toString(), "cba\r\n😀本日\nx")
     assert.deepStrictEqual(scan.transform(Uint8Array.from([0x61, 0x62, 0xff]), "upper"), { invalidAt: 2 })
   })
+})
+
+describe("files: retries", () => {
+  it.effect("a transient read error is retried with exponential backoff, a permanent one is not", () =>
+    Effect.gen(function* () {
+      assert.isTrue(Files.retryable(new FileError({ path: "a", code: "EIO", reason: "i/o error" })))
+      assert.isTrue(Files.retryable(new FileError({ path: "a", code: "EMFILE", reason: "too many open files" })))
+      assert.isFalse(Files.retryable(new FileError({ path: "a", code: "ENOENT", reason: "gone" })))
+      assert.isFalse(Files.retryable(new InvalidUtf8Error({ offset: 3 })))
+      // the schedule the run uses: attempts at 0, 100, 300, 700 ms
+      const attempts: Array<number> = []
+      const flaky = Effect.gen(function* () {
+        attempts.push(yield* Clock.currentTimeMillis)
+        return yield* new FileError({ path: "a", code: "EIO", reason: "i/o error" })
+      })
+      const fiber = yield* Effect.forkChild(
+        Effect.flip(Effect.retry(flaky, { schedule: Files.backoff, times: 3, while: Files.retryable }))
+      )
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      assert.strictEqual(error._tag, "FileError")
+      assert.deepStrictEqual(attempts, [0, 100, 300, 700])
+    })
+  )
 })
 
 describe("files: the command", { timeout: 60_000 }, () => {
