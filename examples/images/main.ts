@@ -116,13 +116,14 @@ export const processImages = Effect.fnUntraced(function* (options: ProcessOption
   )
   const millis = (yield* Clock.currentTimeMillis) - start
   const processed = outcomes.filter((o) => o._tag === "Processed").length
-  return {
+  const report: Report = {
     outcomes,
     processed,
     failed: outcomes.length - processed,
     millis,
     imagesPerSecond: processed / (Math.max(1, millis) / 1000)
-  } satisfies Report as Report
+  }
+  return report
 })
 
 const writeOutputs = (fs: FileSystem.FileSystem, outDir: string, image: Task.Success<typeof ProcessImage>) => {
@@ -241,6 +242,7 @@ const program = Effect.gen(function* () {
     options: { out: { type: "string" }, count: { type: "string", default: "36" } }
   })
   const count = Number(values.count)
+  if (!Number.isInteger(count) || count < 1) return yield* Effect.fail(new Error("--count: a positive integer"))
   const fs = yield* FileSystem.FileSystem
   const outDir = values.out ?? (yield* fs.makeTempDirectory({ prefix: "effect-futures-images-" }))
 
