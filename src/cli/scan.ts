@@ -43,17 +43,15 @@ const classes = (): Uint8Array => {
 }
 
 /**
- * Decodes the UTF-8 sequence at `i`: returns its code point and stores its
- * length in `decoded.length`, or returns -1 (length 1) for an invalid byte.
- * A sequence cut off by the end of `b` is invalid too. Overlong forms and
- * surrogates are always invalid; with `glibc`, sequences of 4 to 6 bytes up
- * to U+7FFFFFFF are accepted as glibc's `mbrtowc` (and so `wc`) does, else
- * anything above U+10FFFF is invalid (RFC 3629).
+ * Decodes the UTF-8 sequence at `i`: returns `codePoint * 8 + length`, or -1
+ * for an invalid byte (skipped on its own). A sequence cut off by the end of
+ * `b` is invalid too. Overlong forms and surrogates are always invalid; with
+ * `glibc`, sequences of 4 to 6 bytes up to U+7FFFFFFF are accepted as glibc's
+ * `mbrtowc` (and so `wc`) does, else anything above U+10FFFF is invalid
+ * (RFC 3629).
  */
-const decoded = { length: 1 }
 const decode = (b: Uint8Array, i: number, n: number, glibc: boolean): number => {
   const c = b[i]
-  decoded.length = 1
   if (c < 0xc2 || c > (glibc ? 0xfd : 0xf4)) return -1
   const length = c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf8 ? 4 : c < 0xfc ? 5 : 6
   if (i + length > n) return -1
@@ -61,12 +59,11 @@ const decode = (b: Uint8Array, i: number, n: number, glibc: boolean): number => 
   for (let k = 1; k < length; k++) {
     const ck = b[i + k]
     if ((ck & 0xc0) !== 0x80) return -1
-    cp = (cp << 6) | (ck & 0x3f)
+    cp = cp * 64 + (ck & 0x3f)
   }
   // shortest form only, no surrogates
   if (cp < minimum[length] || (cp >= 0xd800 && cp <= 0xdfff) || (!glibc && cp > 0x10ffff)) return -1
-  decoded.length = length
-  return cp
+  return cp * 8 + length
 }
 const minimum = [0, 0, 0x80, 0x800, 0x10000, 0x200000, 0x4000000]
 
@@ -86,6 +83,30 @@ export interface Counts {
   readonly end: number
 }
 
+/** The class of `b`'s first character that is not neutral, or NEUTRAL if it has none. */
+const leadOf = (b: Uint8Array, t: Uint8Array): number => {
+  const n = b.length
+  for (let i = 0; i < n;) {
+    const c = b[i]
+    let cls: number
+    if (c < 0x80) {
+      cls = ascii[c]
+      i++
+    } else {
+      const d = decode(b, i, n, true)
+      if (d < 0) {
+        i++
+        continue
+      }
+      const cp = Math.floor(d / 8)
+      cls = cp < 0x110000 ? t[cp] : NEUTRAL
+      i += d % 8
+    }
+    if (cls !== NEUTRAL) return cls
+  }
+  return NEUTRAL
+}
+
 /** Counts lines, words, bytes and characters of a chunk as `wc -lwcm` does. */
 export const count = (b: Uint8Array): Counts => {
   const t = classes()
@@ -95,43 +116,47 @@ export const count = (b: Uint8Array): Counts => {
   let chars = 0
   let invalid = 0
   let firstInvalid = -1
-  let lead = NEUTRAL
-  let inWord = false
-  let seen = false
+  let inWord = 0
   let i = 0
   while (i < n) {
-    const c = b[i]
-    let cls: number
+    let c = b[i]
     if (c < 0x80) {
-      cls = ascii[c]
-      if (c === 0x0a) lines++
-      chars++
+      // a run of ASCII: the common case, kept tight
+      const start = i
+      for (;;) {
+        const cls = ascii[c]
+        if (cls === WORD) {
+          words += inWord ^ 1
+          inWord = 1
+        } else if (cls === SEP) {
+          inWord = 0
+          if (c === 0x0a) lines++
+        }
+        if (++i === n) break
+        c = b[i]
+        if (c >= 0x80) break
+      }
+      chars += i - start
+      continue
+    }
+    const d = decode(b, i, n, true)
+    if (d < 0) {
+      if (firstInvalid < 0) firstInvalid = i
+      invalid++
       i++
-    } else {
-      const cp = decode(b, i, n, true)
-      i += decoded.length
-      if (cp < 0) {
-        if (firstInvalid < 0) firstInvalid = i - 1
-        invalid++
-        continue
-      }
-      chars++
-      cls = cp < 0x110000 ? t[cp] : NEUTRAL
+      continue
     }
+    const cp = Math.floor(d / 8)
+    i += d % 8
+    chars++
+    const cls = cp < 0x110000 ? t[cp] : NEUTRAL
     if (cls === WORD) {
-      if (!inWord) {
-        words++
-        inWord = true
-      }
-    } else if (cls === SEP) {
-      inWord = false
-    } else continue
-    if (!seen) {
-      seen = true
-      lead = cls
-    }
+      words += inWord ^ 1
+      inWord = 1
+    } else if (cls === SEP) inWord = 0
   }
-  return { lines, words, bytes: n, chars, invalid, firstInvalid, lead, end: seen ? (inWord ? 1 : 0) : -1 }
+  const lead = leadOf(b, t)
+  return { lines, words, bytes: n, chars, invalid, firstInvalid, lead, end: lead === NEUTRAL ? -1 : inWord }
 }
 
 /** A file's running totals while its chunks' counts arrive in order. */
@@ -243,13 +268,17 @@ export const validate = (b: Uint8Array, maxLineLength: number): Findings => {
       last = c
       i++
     } else {
-      const cp = decode(b, i, n, false)
-      if (cp < 0) {
+      const d = decode(b, i, n, false)
+      if (d < 0) {
         if (f.firstInvalid < 0) f.firstInvalid = i
         f.invalid++
-      } else len++
-      last = cp
-      i += decoded.length
+        last = -1
+        i++
+      } else {
+        len++
+        last = Math.floor(d / 8)
+        i += d % 8
+      }
     }
   }
   if (len > 0) endLine()
