@@ -104,7 +104,7 @@ const md = [
   ),
   "",
   `Counts agree with wc: ${agree ? "yes" : `NO (wc ${lines} ${words} ${chars} ${bytes}, files ${t.lines} ${t.words} ${t.chars} ${t.bytes})`}.`,
-  "The files runs include starting Node, effect and the worker threads (about 0.3 s).",
+  "The files runs include starting Node, effect and the worker threads (about 0.45 s here, measured on an empty directory).",
   ""
 ].join("\n")
 fs.mkdirSync(path.resolve(import.meta.dirname, "results"), { recursive: true })
