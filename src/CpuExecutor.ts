@@ -309,13 +309,15 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
       chunk: boolean,
       payload: unknown,
       timeout: Duration.Input | undefined,
-      transfer: SubmitOptions["transfer"]
+      transfer: SubmitOptions["transfer"],
+      track?: (future: future_.FutureImpl<any, any>) => void
     ) =>
       Effect.suspend(() => {
         const millis = timeout_.parse(timeout, "timeout")
         if (typeof millis !== "number") return Effect.die(millis)
         const future = future_.makeUnsafe<any, any>(dispatcher)
         future.timeout = millis
+        track?.(future)
         const payloadCodec = codec.of(task.payload)
         let encoded: unknown
         if (chunk) {
@@ -349,14 +351,14 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
         if (chunksize === 1) {
           return executor_.map(
             payloads,
-            (payload) => submitJob(task, false, payload, mapOptions?.taskTimeout, undefined),
+            (payload, track) => submitJob(task, false, payload, mapOptions?.taskTimeout, undefined, track),
             mapOptions
           ) as any
         }
         // each chunk's future holds an array of results: emit its elements (chunks are never empty)
         return executor_.map(
           chunks(payloads, chunksize),
-          (chunk) => submitJob(task, true, chunk, mapOptions?.taskTimeout, undefined),
+          (chunk, track) => submitJob(task, true, chunk, mapOptions?.taskTimeout, undefined, track),
           mapOptions,
           true
         ) as any

@@ -396,16 +396,16 @@ export const wait: {
             (returnWhen === "FIRST_EXCEPTION" && f.state === internal.FAILED)
           ) {
             resumed = true
+            // returning early: stop observing the futures still running (an
+            // observer left on a long-running future would pile up, one per wait)
+            for (const remove of removers) remove()
             resume(Effect.void)
           }
         }
         if (remaining === 0) return resume(Effect.void)
         // addObserver calls back at once for futures already done
         for (let i = 0; i < fs.length && !resumed; i++) removers.push(internal.addObserver(fs[i], onDone))
-        if (resumed) {
-          for (const remove of removers) remove()
-          return
-        }
+        if (resumed) return
         return Effect.sync(() => {
           for (const remove of removers) remove()
         })
@@ -475,14 +475,17 @@ export const asCompleted: {
             w()
           }
         }
-        // already-settled futures are pushed at once, in input order
-        const removers = fs.map((f) => internal.addObserver(f, onDone))
+        // the finalizer first: an interruption between registering the
+        // observers and adding it would leave them on the futures
+        let removers: Array<() => void> = []
         yield* Scope.addFinalizer(
           scope,
           Effect.sync(() => {
             for (const remove of removers) remove()
           })
         )
+        // already-settled futures are pushed at once, in input order
+        removers = fs.map((f) => internal.addObserver(f, onDone))
         const take = Effect.sync(() => {
           const out = ready
           ready = []

@@ -218,7 +218,11 @@ export const make = <R = never>(
       driver
     )
     yield* executor_.start(dispatcher)
-    const submit = (task: Effect.Effect<any, any, any>, submitOptions?: SubmitOptions) =>
+    const submit = (
+      task: Effect.Effect<any, any, any>,
+      submitOptions?: SubmitOptions,
+      track?: (future: future_.FutureImpl<any, any>) => void
+    ) =>
       Effect.withFiber((fiber) => {
         let timeout = -1
         if (submitOptions?.timeout !== undefined) {
@@ -230,6 +234,7 @@ export const make = <R = never>(
         future.job = task
         future.context = fiber.context
         future.timeout = timeout
+        track?.(future)
         return dispatcher.submit(future, future)
       })
 
@@ -237,7 +242,11 @@ export const make = <R = never>(
       name: o.name,
       submit: submit as IoExecutorShape["submit"],
       map: (items, f, mapOptions) =>
-        executor_.map(items, (item) => submit(f(item), { timeout: mapOptions?.taskTimeout }) as any, mapOptions),
+        executor_.map(
+          items,
+          (item, track) => submit(f(item), { timeout: mapOptions?.taskTimeout }, track) as any,
+          mapOptions
+        ),
       shutdown: (shutdownOptions) => executor_.shutdown(dispatcher, shutdownOptions),
       stats: executor_.stats(dispatcher)
     })

@@ -131,7 +131,13 @@ export const stats = (dispatcher: Dispatcher<any>): Effect.Effect<Stats> => Effe
  */
 export const map = <I, A, E, R>(
   items: Iterable<I>,
-  submit: (item: I) => Effect.Effect<FutureImpl<A, E>, SubmitError, R>,
+  /**
+   * Submits one item. It must call `track` with the item's future when it
+   * creates it, before admitting it, in the same synchronous step: once
+   * admitted, the future is the stream's to cancel even if the stream is
+   * interrupted before `submit` returns it.
+   */
+  submit: (item: I, track: (future: FutureImpl<A, E>) => void) => Effect.Effect<FutureImpl<A, E>, SubmitError, R>,
   options: MapOptions | undefined,
   /** Each future's value is an array (a chunk of results): emit its elements. */
   expand = false
@@ -164,6 +170,13 @@ export const map = <I, A, E, R>(
         })
       )
 
+      // a future is recorded when it is created, not when submit returns it: the
+      // stream may be interrupted in between, and an admitted future it did not
+      // record would run on, never cancelled (one that was never admitted, or
+      // whose admission failed, is recorded too: cancelling it is a no-op)
+      const track = (future: FutureImpl<A, E>) => {
+        inflight.push(future)
+      }
       const submitNext: Effect.Effect<boolean, SubmitError, R> = Effect.suspend(() => {
         if (exhausted) return Effect.succeed(false)
         const next = iterator.next()
@@ -171,10 +184,7 @@ export const map = <I, A, E, R>(
           exhausted = true
           return Effect.succeed(false)
         }
-        return Effect.map(submit(next.value), (future) => {
-          inflight.push(future)
-          return true
-        })
+        return Effect.as(submit(next.value, track), true)
       })
 
       if (buffersize === undefined) {
