@@ -47,6 +47,8 @@ export interface WorkerSlot extends Slot {
   exited: boolean
   exitCode: number | undefined
   lastError: unknown
+  /** Its initializer failed: reported once the thread has exited. */
+  initFailure: { readonly cause: unknown } | undefined
   /** We asked it to close (idle, recycled, shut down). */
   closing: boolean
   /** We are terminating it to stop a task. */
@@ -166,7 +168,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
     host.complete(slot, future, exit)
   }
 
-  const onMessage = (slot: WorkerSlot, ready: (slot: WorkerSlot) => void, failed: Failed, message: Array<any>) => {
+  const onMessage = (slot: WorkerSlot, ready: (slot: WorkerSlot) => void, message: Array<any>) => {
     switch (message[0]) {
       case protocol.RESULTS: {
         const results = message[1] as Array<any>
@@ -180,9 +182,12 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
         slot.booted = true
         return ready(slot)
       case protocol.INIT_FAILED:
+        // reported on exit: until then the slot is still starting, so a release
+        // in between waits for the thread instead of leaving it behind
         slot.closing = true
+        slot.initFailure = { cause: codec.decodeDefect(message[1]) }
         void slot.worker.terminate().catch(() => {})
-        return failed("initializer failed", codec.decodeDefect(message[1]))
+        return
     }
   }
 
@@ -192,7 +197,9 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
     slot.exitCode = code
     for (const wake of slot.exitWaiters.splice(0)) wake()
     if (!slot.booted) {
-      if (!slot.closing) {
+      if (slot.initFailure !== undefined) {
+        failed("initializer failed", slot.initFailure.cause)
+      } else if (!slot.closing) {
         failed(`worker ${slot.id} exited during startup (exit code ${code})`, slot.lastError)
       }
       return
@@ -318,6 +325,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
           exited: false,
           exitCode: undefined,
           lastError: undefined,
+          initFailure: undefined,
           closing: false,
           killing: false,
           exitWaiters: [],
@@ -325,7 +333,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
         }
         created = slot
         counters.threads++
-        worker.on("message", (message) => onMessage(slot, ready, failed, message))
+        worker.on("message", (message) => onMessage(slot, ready, message))
         worker.on("error", (error) => {
           slot.lastError = error
         })

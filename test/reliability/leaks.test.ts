@@ -233,6 +233,28 @@ describe("leaks", () => {
   )
 
   it.live(
+    "release - right after a worker's initializer failed waits for that worker's thread to exit",
+    () =>
+      Effect.gen(function* () {
+        // regression: the failed worker was terminated but not awaited, so a
+        // release at once returned while its thread was still alive
+        for (let i = 0; i < 3; i++) {
+          const initCounter = new Int32Array(new SharedArrayBuffer(4))
+          yield* leakCheck(
+            `initializer failed (${i})`,
+            { cpu: { maxWorkers: 1, minWorkers: 1, workerData: { initCounter, allowed: 0 } } },
+            ({ cpu }) =>
+              Effect.gen(function* () {
+                const exit = yield* bounded("broken")(Future.exit(yield* cpu.submit(F.WhoAmI, null)))
+                assert.strictEqual(failureOf(exit)._tag, "BrokenExecutorError")
+              })
+          )
+        }
+      }),
+    30_000
+  )
+
+  it.live(
     "release - while workers are still starting, and while a replacement waits out its backoff",
     () =>
       Effect.gen(function* () {
