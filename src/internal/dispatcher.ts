@@ -240,9 +240,14 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     return Exit.succeed(value)
   }
 
-  /** Jobs waiting for a slot that is still starting do not count against maxQueue. */
+  /**
+   * Jobs that a slot still starting, or one the pool may still start, will
+   * take do not count against maxQueue (so `maxQueue: 0` still admits a job
+   * while the pool is below maxWorkers).
+   */
   private hasRoom(): boolean {
-    return this.queued - this.spawning * this.driver.concurrency < this.options.maxQueue
+    const startable = this.broken === undefined ? Math.max(0, this.options.maxWorkers - this.liveSlots()) : 0
+    return this.queued - (this.spawning + startable) * this.driver.concurrency < this.options.maxQueue
   }
 
   private waitForRoom(future: AnyFuture): Effect.Effect<void, SubmitError> {
@@ -273,6 +278,8 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
       this.drainQueue()
       resume(Effect.void)
     }
+    // a waiter admitted for a slot the pool may still start: start it
+    this.maybeSpawn()
   }
 
   private rejectWaiters(error: SubmitError): void {
@@ -348,7 +355,9 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     if (limit > 0 && slot.dispatched >= limit) {
       slot.retiring = true
       this.retiringSlots++
-      this.maybeSpawn() // the replacement starts while the last task runs
+      // the replacement starts while the last task runs (if work waits, or to keep minWorkers warm)
+      this.maybeSpawn()
+      this.keepWarm()
     } else {
       this.addAvailable(slot)
     }
@@ -477,7 +486,11 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   slotLost(slot: S): void {
     if (!this.detach(slot)) return
     this.maybeSpawn()
-    // keep the warm pool warm
+    this.keepWarm()
+  }
+
+  /** Keeps the warm pool warm: starts the replacement of a crashed or recycled slot below minWorkers. */
+  private keepWarm(): void {
     if (!this.isShutdown && this.broken === undefined && this.liveSlots() < this.options.minWorkers) this.spawnSlot()
   }
 

@@ -349,7 +349,10 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
           Effect.suspend(() => {
             cancelled = true
             timer.interruptUnsafe()
-            return created === undefined ? Effect.void : terminate(created)
+            if (created === undefined) return Effect.void
+            // asked to close: its exit during startup is no failure (it would break the executor)
+            created.closing = true
+            return terminate(created)
           })
       }
       return () =>
