@@ -14,7 +14,8 @@
 // - a future is in at most one place: the room-waiter list (not yet submitted),
 //   the queue (PENDING), or a slot (RUNNING); then it is settled exactly once.
 // - when a slot has spare capacity, the queue is empty (pump restores it after
-//   every change), so the hot path never scans slots.
+//   every change), so the hot path never scans slots; except while a retiring
+//   slot runs its last tasks: at most maxWorkers × capacity tasks run at once.
 // - counters: submitted = succeeded + failed + cancelled + running + queued.
 // - bookkeeping happens before a future settles, because settling resumes its
 //   awaiters synchronously and they may submit again.
@@ -373,9 +374,12 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   /**
    * The least loaded slot with room. A task is sent ahead to a slot that runs
    * its full concurrency only when no slot is still starting: the one starting
-   * will take it sooner than the busy one.
+   * will take it sooner than the busy one. Never more than maxWorkers slots'
+   * worth of tasks at once: a recycled slot's replacement, started while the
+   * retiring slot runs its last tasks, takes over only as they end.
    */
   private pickSlot(): S | undefined {
+    if (this.running >= this.options.maxWorkers * this.driver.capacity) return undefined
     const levels = this.spawning > 0 ? this.driver.concurrency : this.levels.length
     for (let i = 0; i < levels; i++) {
       const level = this.levels[i]
@@ -454,7 +458,10 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     if (slot.idleCancel !== undefined || this.liveSlots() <= this.options.minWorkers) return
     slot.idleCancel = schedule(this.options.idleTimeoutMs, () => {
       slot.idleCancel = undefined
-      if (slot.active === 0 && !slot.closed && this.liveSlots() > this.options.minWorkers) this.closeSlot(slot)
+      // (an idle slot may face a queue while a retiring slot finishes: it is needed)
+      if (slot.active === 0 && !slot.closed && this.queued === 0 && this.liveSlots() > this.options.minWorkers) {
+        this.closeSlot(slot)
+      }
     })
   }
 
