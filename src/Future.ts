@@ -27,9 +27,13 @@ import * as timeout_ from "./internal/timeout.ts"
 const TypeId = internal.TypeId
 
 /**
- * The state of a future. It only moves forward: `pending` → `running` →
- * one of `succeeded`, `failed`, `cancelled` (a queued future can go straight
- * from `pending` to `cancelled` or, when its executor breaks, to `failed`).
+ * The state of a future. It moves forward: `pending` → `running` → one of
+ * `succeeded`, `failed`, `cancelled` (a queued future can go straight from
+ * `pending` to `cancelled` or, when its executor breaks, to `failed`). One
+ * step back exists: a CPU task sent ahead (`prefetch`) to a worker that dies
+ * or is terminated before starting it goes from `running` back to `pending`,
+ * at the head of the queue, and runs on another worker. A settled state never
+ * changes.
  *
  * @category models
  * @since 0.1.0

@@ -297,6 +297,48 @@ describe("CpuExecutor", () => {
     })
   )
 
+  it.live("prefetch - tasks sent ahead to a worker terminated to stop a stuck task run on its replacement", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, minWorkers: 1, prefetch: 2, cancelGracePeriod: 50 })
+      const g = newGate()
+      const spin = yield* ex.submit(T.Contract, { k: "spin", g, n: 0 })
+      const ahead = yield* Effect.forEach([1, 2], gated)
+      const fs = yield* Effect.forEach(ahead, (a) => ex.submit(T.Contract, a.task))
+      yield* waitIndex(g, 0)
+      assert.deepStrictEqual(fs.map(Future.stateUnsafe), ["running", "running"], "sent ahead")
+      assert.isTrue(yield* Future.cancel(spin))
+      // the worker was terminated; the two it never started run on the new one
+      for (const a of ahead) {
+        yield* a.started
+        yield* a.release
+      }
+      assert.deepStrictEqual(yield* Effect.forEach(fs, Future.await), [1, 2])
+      const s = yield* ex.stats
+      assert.deepStrictEqual([s.succeeded, s.failed, s.cancelled, s.crashes, s.restarts], [2, 0, 1, 0, 0])
+    })
+  )
+
+  it.live("prefetch - tasks sent ahead to a worker that crashes run on its replacement; only the crash fails", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, minWorkers: 1, prefetch: 2 })
+      const first = yield* gated(1)
+      const f1 = yield* ex.submit(T.Contract, first.task)
+      yield* first.started
+      const crash = yield* ex.submit(T.Crash, "exit")
+      const next = yield* gated(3)
+      const f3 = yield* ex.submit(T.Contract, next.task)
+      assert.deepStrictEqual([crash, f3].map(Future.stateUnsafe), ["running", "running"], "sent ahead")
+      yield* first.release
+      assert.strictEqual(yield* Future.await(f1), 1)
+      crashOf(yield* Future.exit(crash))
+      yield* next.started
+      yield* next.release
+      assert.strictEqual(yield* Future.await(f3), 3)
+      const s = yield* ex.stats
+      assert.deepStrictEqual([s.succeeded, s.failed, s.crashes], [2, 1, 1])
+    })
+  )
+
   it.live("timeout - a synchronous task over its timeout is stopped and fails with TimeoutError", () =>
     Effect.gen(function* () {
       const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, cancelGracePeriod: 50 })

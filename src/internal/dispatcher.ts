@@ -496,6 +496,34 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     this.keepWarm()
   }
 
+  /**
+   * Called by the driver when a slot dies holding jobs it never started (sent
+   * ahead to a worker that crashed or was terminated): they go back to the
+   * head of the queue, in their order, and run on another slot. Jobs the slot
+   * may have started are reported with `complete` instead.
+   */
+  requeue(slot: S, futures: ReadonlyArray<AnyFuture>): void {
+    for (let i = futures.length - 1; i >= 0; i--) {
+      const future = futures[i]
+      if (future.state !== future_.RUNNING || future.slot !== slot) continue
+      this.running--
+      slot.active--
+      future_.markPending(future)
+      if (this.broken !== undefined) {
+        this.settleUnstarted(future, Exit.fail(this.broken), future_.FAILED)
+        continue
+      }
+      future.prev = undefined
+      future.next = this.head
+      if (this.head === undefined) this.tail = future
+      else this.head.prev = future
+      this.head = future
+      this.queued++
+    }
+    this.pump()
+    this.maybeSpawn()
+  }
+
   /** Keeps the warm pool warm: starts the replacement of a crashed or recycled slot below minWorkers. */
   private keepWarm(): void {
     if (!this.isShutdown && this.broken === undefined && this.liveSlots() < this.options.minWorkers) this.spawnSlot()

@@ -3,7 +3,8 @@
 // hooks.
 //
 //   PENDING ──markRunning──▶ RUNNING ──settle──▶ SUCCEEDED | FAILED | CANCELLED
-//      └───────────────────────settle (cancel) ───────────▲
+//      ▲ └──────────────────────settle (cancel) ───────────▲
+//      └──markPending (its worker died before starting it)─┘ (RUNNING → PENDING)
 //
 // Settling is synchronous and happens exactly once. It stores the exit, resumes
 // the `Deferred` awaiters (created lazily: a future nobody awaits before it
@@ -119,6 +120,15 @@ export const markRunning = (self: FutureImpl<any, any>): boolean => {
   if (self.state !== PENDING) return false
   self.state = RUNNING
   return true
+}
+
+/**
+ * Moves a running future back to pending: its slot died before starting it.
+ * @internal
+ */
+export const markPending = (self: FutureImpl<any, any>): void => {
+  self.state = PENDING
+  self.slot = undefined
 }
 
 /**

@@ -51,4 +51,11 @@ export interface WorkerData {
   readonly workerId: number
   readonly concurrency: number
   readonly userData: unknown
+  /**
+   * Shared with the parent: [0] counts the tasks this worker has taken from
+   * what it was sent (started, or dropped when interrupted before starting),
+   * in arrival order. When the worker dies, the parent knows that the last
+   * `sent - taken` tasks it sent never started, and runs them elsewhere.
+   */
+  readonly taken?: Int32Array
 }

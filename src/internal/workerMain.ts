@@ -155,7 +155,9 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     return reply(job.id, protocol.DEFECT, codec.encodeDefect(Cause.squash(cause)))
   }
 
+  const taken = data.taken
   const start = (job: Job) => {
+    if (taken !== undefined) Atomics.add(taken, 0, 1)
     const entry = entries.get(job.name)
     if (entry === undefined) return reply(job.id, protocol.UNKNOWN_TASK, job.name)
     let effect: Effect.Effect<unknown, unknown>
@@ -223,6 +225,7 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
       const job = queue[i]
       if (job !== undefined && job.id === id) {
         queue[i] = undefined as any
+        if (taken !== undefined) Atomics.add(taken, 0, 1)
         reply(id, protocol.INTERRUPTED, undefined)
         scheduleFlush()
         return

@@ -56,11 +56,15 @@ export interface WorkerSlot extends Slot {
   readonly exitWaiters: Array<() => void>
   /** Tasks dispatched this turn, sent together on a microtask. */
   outbox: Array<AnyFuture>
+  /** Tasks posted to the worker, and (shared) how many of them it has taken: see `protocol.WorkerData`. */
+  posted: number
+  readonly taken: Int32Array
 }
 
 /** @internal */
 export interface Host {
   complete(slot: Slot, future: AnyFuture, exit: Exit.Exit<unknown, unknown>): void
+  requeue(slot: Slot, futures: ReadonlyArray<AnyFuture>): void
   slotLost(slot: Slot): void
   breakWith(reason: string, cause: unknown): void
 }
@@ -225,6 +229,23 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
       }
     }
     host.slotLost(slot)
+    // tasks it never started run elsewhere: those never posted, and the last
+    // posted ones it had not taken (it takes them in order; one it dropped out
+    // of order was being stopped, and is settled as such below)
+    const held = Array.from(slot.inflight.values())
+    const unposted = slot.outbox.length
+    slot.outbox = []
+    const untaken = Math.max(0, slot.posted - Atomics.load(slot.taken, 0))
+    const rerun = held
+      .slice(Math.max(0, held.length - unposted - untaken))
+      .filter((f) => !(f.handle as Running | undefined)?.cancelling && !(f.handle as Running | undefined)?.timedOut)
+    for (const future of rerun) {
+      slot.inflight.delete(future.id)
+      const running = future.handle as Running | undefined
+      if (running?.timer !== undefined) running.timer.interruptUnsafe() // its timeout starts again with it
+      future.handle = undefined
+    }
+    if (rerun.length > 0) host.requeue(slot, rerun)
     for (const future of Array.from(slot.inflight.values())) {
       const running = future.handle as Running | undefined
       finish(
@@ -252,6 +273,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
     }
     try {
       slot.worker.postMessage([protocol.RUN_BATCH, batch], transfers)
+      slot.posted += futures.length
     } catch {
       for (const future of futures) sendOne(slot, future)
     }
@@ -264,6 +286,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
         [job.chunk ? protocol.RUN_CHUNK : protocol.RUN, future.id, job.task.name, job.payload],
         job.transfer as Array<any> | undefined
       )
+      slot.posted++
     } catch (error) {
       // the payload cannot be cloned: only this future fails
       finish(slot, future, codecError(job.task, "payload", `cannot be sent to the worker: ${message(error)}`))
@@ -302,13 +325,15 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
       const create = () => {
         if (cancelled) return
         let worker: Worker
+        const taken = new Int32Array(new SharedArrayBuffer(4))
         try {
           worker = new Worker(options.worker, {
             workerData: {
               $effectFutures: 1,
               workerId: id,
               concurrency: options.concurrency,
-              userData: options.workerData
+              userData: options.workerData,
+              taken
             } satisfies protocol.WorkerData,
             ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
             ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
@@ -329,7 +354,9 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
           closing: false,
           killing: false,
           exitWaiters: [],
-          outbox: []
+          outbox: [],
+          posted: 0,
+          taken
         }
         created = slot
         counters.threads++
