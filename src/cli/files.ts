@@ -210,7 +210,9 @@ const readChunks = (
         let eof = false
         let size = options.chunkSize
         while (!eof || carry.length > 0) {
-          const buffer = new Uint8Array(new ArrayBuffer(Math.max(size, carry.length + 4)))
+          // no bigger than what is left of a regular file (plus a byte to see its end)
+          const left = file.size > 0 ? Math.max(4096, file.size - offset + 1) : size
+          const buffer = new Uint8Array(new ArrayBuffer(Math.max(Math.min(size, left), carry.length + 4)))
           buffer.set(carry)
           let filled = carry.length
           while (filled < buffer.length && !eof) {
