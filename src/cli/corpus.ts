@@ -25,6 +25,10 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 
+/** Whether a file of the corpus is one of those made to fail, warn or be flagged. */
+export const deliberate = (file: string): boolean =>
+  file.startsWith("broken/") || file.startsWith("slow/") || file.startsWith("quirks/")
+
 /** A small, fast, seeded generator (mulberry32). */
 const generator = (seed: number) => () => {
   seed = (seed + 0x6d2b79f5) | 0

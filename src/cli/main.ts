@@ -169,7 +169,12 @@ export const files = (flags: Flags) =>
     )
     if (Exit.isFailure(exit)) return yield* Effect.failCause(exit.cause)
     yield* finish
-    return Files.exitCode(report)
+    if (demo && !flags.json && Files.exitCode(report) !== Files.exitCode(report, corpus.deliberate))
+      yield* write(
+        process.stdout,
+        "The failures above are the sample corpus's deliberate ones, so the exit code is 0 (on a directory of yours, 1).\n"
+      )
+    return Files.exitCode(report, demo ? corpus.deliberate : undefined)
   }).pipe(Effect.scoped)
 
 const cores = os.availableParallelism()

@@ -178,9 +178,9 @@ describe("files: the command", { timeout: 60_000 }, () => {
     assert.strictEqual(report.totals.words, sum("words"))
   })
 
-  it("the sample corpus: a timeout and handled errors, the run goes on, exit code 1", async () => {
+  it("the sample corpus: a timeout and handled errors, the run goes on; its deliberate failures give exit code 0", async () => {
     const run = await cli(["--json", "--progress", "none", "--timeout", "1s"])
-    assert.strictEqual(run.code, 1, run.stderr)
+    assert.strictEqual(run.code, 0, run.stderr)
     const report = JSON.parse(run.stdout)
     const byFile = new Map<string, any>(report.outcomes.map((o: any) => [o.file, o]))
     assert.strictEqual(byFile.get("slow/live-feed.log").status, "timeout")
