@@ -47,10 +47,17 @@ import * as Stream from "effect/Stream"
 import { Worker } from "node:worker_threads"
 import * as CpuExecutor from "../src/CpuExecutor.ts"
 import * as Future from "../src/Future.ts"
-import type { FutureImpl } from "../src/internal/future.ts"
 import * as protocol from "../src/internal/protocol.ts"
 import * as M from "./fixtures/model.ts"
-import { coverage, describeExit, parameters, recorders } from "./model/harness.ts"
+import {
+  compareFutures,
+  coverage,
+  describeExit,
+  expectedFlags,
+  parameters,
+  recorders,
+  showFlags
+} from "./model/harness.ts"
 import { type Entry, isSettled, type Outcome, Pool, type ReturnWhen, unique } from "./model/pool.ts"
 
 const workerUrl = new URL("./fixtures/modelWorker.ts", import.meta.url)
@@ -306,14 +313,15 @@ interface Handle {
 }
 
 const flag = (g: Int32Array, i: number) => Atomics.load(g, i) === 1
-const bodyFlags = (g: Int32Array) => `${flag(g, M.STARTED)}/${flag(g, M.COMPLETED)}/${flag(g, M.INTERRUPTED)}`
-const expectedFlags = (e: Entry) => `${e.started}/${e.state === "succeeded"}/${e.interrupted}`
+const bodyFlags = (g: Int32Array) => ({
+  started: flag(g, M.STARTED),
+  completed: flag(g, M.COMPLETED),
+  interrupted: flag(g, M.INTERRUPTED)
+})
 const releaseGate = (g: Int32Array) => {
   Atomics.store(g, M.RELEASE, 1)
   Atomics.notify(g, M.RELEASE)
 }
-const exitOf = (future: Future.Future<unknown, unknown>) =>
-  (future as unknown as FutureImpl<unknown, unknown>).exit as Exit.Exit<unknown, unknown> | undefined
 /** The model's view of a spec: only a SHORT timeout changes what happens. */
 const modelSpec = (s: Spec) => ({ kind: s.kind, n: s.n, timeout: s.timeout === SHORT ? SHORT : undefined })
 const payload = (s: Spec, g: Int32Array): M.StepPayload => ({ k: s.kind, n: s.n, g })
@@ -379,23 +387,7 @@ const runSequence = ({ ex, maxWorkers, minWorkers, maxCrashes, maxTasksPerWorker
         problems.push(`stats ${JSON.stringify(actual)}, model ${JSON.stringify(expected)}`)
       }
       if (s.submitted !== s.succeeded + s.failed + s.cancelled + s.running + s.queued) problems.push("stats add up")
-      for (const [k, h] of handles.entries()) {
-        const e = h.model
-        const state = Future.stateUnsafe(h.future)
-        const exit = exitOf(h.future)
-        const outcome = exit === undefined ? undefined : describeExit(exit)
-        if (state !== e.state || outcome !== e.outcome) {
-          problems.push(`#${k} (${e.spec.kind}) is ${state} ${outcome ?? ""}, model ${e.state} ${e.outcome ?? ""}`)
-        }
-        if (bodyFlags(h.g) !== expectedFlags(e)) {
-          problems.push(
-            `#${k} (${e.spec.kind}) body started/completed/interrupted ${bodyFlags(h.g)}, model ${expectedFlags(e)}`
-          )
-        }
-        if (h.callbacks !== (isSettled(e) ? 1 : 0)) problems.push(`#${k} done-callbacks ran ${h.callbacks} times`)
-        if (h.cancelledTrue && flag(h.g, M.COMPLETED))
-          problems.push(`#${k}: cancel returned true but its body completed`)
-      }
+      compareFutures(handles.entries(), (h) => bodyFlags(h.g), problems)
       for (const [k, fiber] of shutdowns.entries()) {
         const done = fiber.pollUnsafe() !== undefined
         if (done !== model.drained) problems.push(`shutdown({ wait: true }) #${k} ${done ? "returned" : "waits"}`)
@@ -627,9 +619,9 @@ const runSequence = ({ ex, maxWorkers, minWorkers, maxCrashes, maxTasksPerWorker
               const wrong = items.flatMap((item, k) => {
                 const e = mapRun.submitted[k]
                 const expected = e === undefined ? "false/false/false" : expectedFlags(e)
-                return bodyFlags(item.g) === expected
+                return showFlags(bodyFlags(item.g)) === expected
                   ? []
-                  : [`map item ${k} (${item.spec.kind}) ${bodyFlags(item.g)}, model ${expected}`]
+                  : [`map item ${k} (${item.spec.kind}) ${showFlags(bodyFlags(item.g))}, model ${expected}`]
               })
               return wrong.length === 0 ? undefined : wrong.join("\n")
             })

@@ -42,9 +42,16 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import * as Future from "../src/Future.ts"
-import type { FutureImpl } from "../src/internal/future.ts"
 import * as IoExecutor from "../src/IoExecutor.ts"
-import { coverage, describeExit, parameters, recorders } from "./model/harness.ts"
+import {
+  compareFutures,
+  coverage,
+  describeExit,
+  expectedFlags,
+  parameters,
+  recorders,
+  showFlags
+} from "./model/harness.ts"
 import {
   type Entry,
   isSettled,
@@ -238,9 +245,6 @@ const body = (s: TaskSpec, flags: Flags, gate: Deferred.Deferred<void>): Effect.
   }
 }
 
-const exitOf = (future: Future.Future<unknown, unknown>) =>
-  (future as unknown as FutureImpl<unknown, unknown>).exit as Exit.Exit<unknown, unknown> | undefined
-
 /** The Exit of a forked `Effect.exit(submit)`: undefined while it waits. */
 const submitExit = (
   fiber: Fiber.Fiber<Exit.Exit<Future.Future<unknown, unknown>, unknown>>
@@ -250,9 +254,6 @@ const submitExit = (
   // interrupted while it waited
   return Exit.isFailure(outer) ? Exit.failCause(outer.cause) : outer.value
 }
-
-const expectedFlags = (e: Entry) => `${e.started}/${e.state === "succeeded"}/${e.interrupted}`
-const actualFlags = (f: Flags) => `${f.started}/${f.completed}/${f.interrupted}`
 
 /** Runs one command sequence; fails (throws) at the first divergence from the model. */
 const runSequence = ({ maxWorkers, maxQueue, whenFull, commands }: Input) =>
@@ -298,22 +299,7 @@ const runSequence = ({ maxWorkers, maxQueue, whenFull, commands }: Input) =>
         problems.push(`stats ${JSON.stringify(actual)}, model ${JSON.stringify(expected)}`)
       }
       if (s.submitted !== s.succeeded + s.failed + s.cancelled + s.running + s.queued) problems.push("stats add up")
-      for (const [k, h] of handles.entries()) {
-        const e = h.model
-        const state = Future.stateUnsafe(h.future)
-        const exit = exitOf(h.future)
-        const outcome = exit === undefined ? undefined : describeExit(exit)
-        if (state !== e.state || outcome !== e.outcome) {
-          problems.push(`#${k} (${e.spec.kind}) is ${state} ${outcome ?? ""}, model ${e.state} ${e.outcome ?? ""}`)
-        }
-        if (actualFlags(h.flags) !== expectedFlags(e)) {
-          problems.push(
-            `#${k} (${e.spec.kind}) body started/completed/interrupted ${actualFlags(h.flags)}, model ${expectedFlags(e)}`
-          )
-        }
-        if (h.callbacks !== (isSettled(e) ? 1 : 0)) problems.push(`#${k} done-callbacks ran ${h.callbacks} times`)
-        if (h.cancelledTrue && h.flags.completed) problems.push(`#${k}: cancel returned true but its body completed`)
-      }
+      compareFutures(handles.entries(), (h) => h.flags, problems)
       for (const w of waiting) {
         if (w.waiter.entry !== undefined || w.waiter.rejected !== undefined) {
           problems.push(
@@ -659,7 +645,7 @@ const runSequence = ({ maxWorkers, maxQueue, whenFull, commands }: Input) =>
             for (const [k, item] of items.entries()) {
               const e = mapRun.submitted[k]
               const expected = e === undefined ? "false/false/false" : expectedFlags(e)
-              assert.strictEqual(actualFlags(item.flags), expected, `after ${step}: map item ${k} (${item.spec.kind})`)
+              assert.strictEqual(showFlags(item.flags), expected, `after ${step}: map item ${k} (${item.spec.kind})`)
             }
             return
           }

@@ -10,7 +10,9 @@ import {
   QueueFullError,
   WorkerCrashedError
 } from "../../src/ExecutorError.ts"
-import type { Outcome } from "./pool.ts"
+import * as Future from "../../src/Future.ts"
+import type { FutureImpl } from "../../src/internal/future.ts"
+import { type Entry, isSettled, type Outcome } from "./pool.ts"
 
 /**
  * fast-check parameters: `MODEL_RUNS` sequences (default `defaultRuns`);
@@ -87,5 +89,60 @@ export const coverage = () => {
       const rows = Array.from(counts).sort(([a], [b]) => a.localeCompare(b))
       console.log(`${title}\n${rows.map(([k, v]) => `  ${k}: ${v}`).join("\n")}`)
     }
+  }
+}
+
+/** A future's Exit once it has settled (read without waiting). */
+export const exitOf = (future: Future.Future<unknown, unknown>) =>
+  (future as unknown as FutureImpl<unknown, unknown>).exit as Exit.Exit<unknown, unknown> | undefined
+
+/** What a task's body did, as started/completed/interrupted. */
+export interface BodyFlags {
+  readonly started: boolean
+  readonly completed: boolean
+  readonly interrupted: boolean
+}
+
+/** Flags as `started/completed/interrupted`. */
+export const showFlags = (f: BodyFlags) => `${f.started}/${f.completed}/${f.interrupted}`
+
+/** The flags the model expects of an entry's body, shown as `showFlags` does. */
+export const expectedFlags = (e: Entry) =>
+  showFlags({ started: e.started, completed: e.state === "succeeded", interrupted: e.interrupted })
+
+/** One future under test, as both model tests track it. */
+export interface Tracked {
+  readonly model: Entry
+  readonly future: Future.Future<number, number>
+  readonly callbacks: number
+  readonly cancelledTrue: boolean
+}
+
+/**
+ * Compares every tracked future with its model entry: state and outcome, what
+ * its body did, its done-callback count (1 once settled), and that `cancel`
+ * returning true means the body never completed. Adds what differs to `problems`.
+ */
+export const compareFutures = <H extends Tracked>(
+  handles: Iterable<[number, H]>,
+  flagsOf: (h: H) => BodyFlags,
+  problems: Array<string>
+): void => {
+  for (const [k, h] of handles) {
+    const e = h.model
+    const state = Future.stateUnsafe(h.future)
+    const exit = exitOf(h.future)
+    const outcome = exit === undefined ? undefined : describeExit(exit)
+    if (state !== e.state || outcome !== e.outcome) {
+      problems.push(`#${k} (${e.spec.kind}) is ${state} ${outcome ?? ""}, model ${e.state} ${e.outcome ?? ""}`)
+    }
+    const actual = flagsOf(h)
+    if (showFlags(actual) !== expectedFlags(e)) {
+      problems.push(
+        `#${k} (${e.spec.kind}) body started/completed/interrupted ${showFlags(actual)}, model ${expectedFlags(e)}`
+      )
+    }
+    if (h.callbacks !== (isSettled(e) ? 1 : 0)) problems.push(`#${k} done-callbacks ran ${h.callbacks} times`)
+    if (h.cancelledTrue && actual.completed) problems.push(`#${k}: cancel returned true but its body completed`)
   }
 }
