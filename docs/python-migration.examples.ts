@@ -123,7 +123,7 @@ const each: Effect.Effect<void, NotFound | ExecutorError.CancelledError | Cause.
 // #region wait
 const waited = Effect.gen(function* () {
   const { done, notDone } = yield* Future.wait(futures, { timeout: "5 seconds", returnWhen: "FIRST_EXCEPTION" })
-  yield* Effect.forEach(notDone, Future.cancel)
+  yield* Future.cancelAll(notDone) // queued ones first, so none starts in a freed slot
   return done.size
 })
 // #endregion

@@ -364,7 +364,7 @@ export interface WaitOptions {
  * declare const futures: ReadonlyArray<Future.Future<number>>
  * const program = Effect.gen(function*() {
  *   const { done, notDone } = yield* Future.wait(futures, { timeout: "5 seconds" })
- *   yield* Effect.forEach(notDone, Future.cancel)
+ *   yield* Future.cancelAll(notDone)
  *   return done.size
  * })
  * ```

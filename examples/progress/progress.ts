@@ -133,12 +133,14 @@ export const waitThenCancel = (deadline: number, latencies: ReadonlyArray<number
       const { done, notDone } = yield* Future.wait(futures, { timeout: deadline, returnWhen: "ALL_COMPLETED" })
       const finishedAtDeadline = sorted(finished)
       const waiting = [...notDone].map((f) => ({ future: f, task: index(f), state: Future.stateUnsafe(f) }))
-      // the queued ones first: cancelling a running task frees its slot, and the
-      // next queued task would start there, only to be interrupted a moment later
-      const queuedFirst = [...waiting].sort((a, b) => Number(a.state === "running") - Number(b.state === "running"))
-      const cancelled = yield* Effect.forEach(queuedFirst, ({ future, task }) =>
-        Effect.map(Future.cancel(future), (result) => ({ task, result, state: Future.stateUnsafe(future) }))
-      )
+      // cancelAll cancels the queued ones first: cancelling a running task frees its
+      // slot, and a queued task would start there, only to be interrupted at once
+      const results = yield* Future.cancelAll(waiting.map((w) => w.future))
+      const cancelled = waiting.map(({ future, task }, k) => ({
+        task,
+        result: results[k],
+        state: Future.stateUnsafe(future)
+      }))
       yield* Effect.sleep(Math.max(...latencies))
       return {
         done: [...done].map(index).sort((a, b) => a - b),
@@ -247,9 +249,8 @@ export const firstException = Effect.scoped(
     const elapsedMs = yield* elapsedSince(start)
     const failed = [...done].filter((f) => Future.stateUnsafe(f) === "failed")
     const error = failed.length === 1 ? yield* Effect.flip(Future.await(failed[0])) : undefined
-    const cancelled = yield* Effect.forEach(notDone, (f) =>
-      Effect.map(Future.cancel(f), (result) => ({ city: cityOf(f), result }))
-    )
+    const results = yield* Future.cancelAll(notDone)
+    const cancelled = [...notDone].map((f, k) => ({ city: cityOf(f), result: results[k] }))
     yield* Effect.sleep(Math.max(...batch.map((l) => l.latencyMs)))
     return {
       elapsedMs,

@@ -282,7 +282,7 @@ const runDeadlineDemo = (
       executor.submit(scrape(client, server.baseUrl + path, newProbe(), options))
     )
     const { done, notDone } = yield* Future.wait(futures, { timeout: deadlineMs })
-    const cancelled = yield* Effect.forEach(notDone, Future.cancel)
+    const cancelled = yield* Future.cancelAll(notDone)
     // the server's handlers for these paths must have been interrupted (their client went away)
     const abortedPaths = [...notDone].map((f) => paths[futures.indexOf(f)]!.split("?")[0]!)
     const abortSeenByServer = yield* server.awaitAborted(abortedPaths).pipe(
