@@ -197,7 +197,7 @@ export const walk = (
 /** Reads a file chunk by chunk, yielding each to `onChunk`; see the module's note on memory. */
 const readChunks = (
   file: Entry,
-  options: { readonly chunkSize: number; readonly maxLineBytes: number; readonly wholeLines: boolean },
+  options: Chunking,
   onChunk: (chunk: Uint8Array, offset: number) => Effect.Effect<void, unknown>
 ) =>
   Effect.acquireUseRelease(
@@ -246,13 +246,25 @@ const readChunks = (
     (handle) => Effect.promise(() => handle.close())
   )
 
+/** How `readChunks` cuts a file. */
+interface Chunking {
+  readonly chunkSize: number
+  readonly maxLineBytes: number
+  readonly wholeLines: boolean
+}
+
+/** Chunks of one file on the CPU executor at once: reading the next overlaps counting this one. */
+const chunksInFlight = 2
+
 /**
- * Runs chunks through `submit` with at most `inFlight` outstanding, handing
- * each result to `merge` in order. Outstanding futures are cancelled if this
- * ends early (a failure, a timeout, an interruption).
+ * Reads a file chunk by chunk and runs each chunk through `submit`, with at
+ * most `chunksInFlight` outstanding, handing each result to `merge` in order.
+ * Outstanding futures are cancelled if this ends early (a failure, a timeout,
+ * an interruption).
  */
 const pipelined = <A, E>(
-  inFlight: number,
+  file: Entry,
+  chunking: Chunking,
   submit: (chunk: Uint8Array, offset: number) => Effect.Effect<Future.Future<A, E>, unknown>,
   merge: (result: A, offset: number) => Effect.Effect<void, unknown>
 ) => {
@@ -270,27 +282,23 @@ const pipelined = <A, E>(
       })
     )
   })
-  return {
-    onChunk: (chunk: Uint8Array, offset: number) =>
-      Effect.gen(function* () {
-        if (pending.length >= inFlight) yield* drainOne
-        pending.push({ future: yield* submit(chunk, offset), offset })
-      }),
-    finish: Effect.suspend(() =>
-      Effect.whileLoop({ while: () => pending.length > 0, body: () => drainOne, step: () => {} })
-    ),
-    cancelAll: Effect.suspend(() => Future.cancelAll(pending.splice(0).map((p) => p.future)))
-  }
+  const onChunk = (chunk: Uint8Array, offset: number) =>
+    Effect.gen(function* () {
+      if (pending.length >= chunksInFlight) yield* drainOne
+      pending.push({ future: yield* submit(chunk, offset), offset })
+    })
+  return readChunks(file, chunking, onChunk).pipe(
+    Effect.andThen(Effect.whileLoop({ while: () => pending.length > 0, body: () => drainOne, step: () => {} })),
+    Effect.onExit(() => Future.cancelAll(pending.splice(0).map((p) => p.future)))
+  )
 }
-
-const chunksInFlight = 2
 
 /** Processes one file in the given mode (one attempt, no timeout: the caller adds both). */
 export const processFile = (file: Entry, options: RunOptions, target: string | undefined) =>
   Effect.gen(function* () {
     const cpu = yield* CpuExecutor.CpuExecutor
     const transfer = (chunk: Uint8Array) => ({ transfer: [chunk.buffer as ArrayBuffer] })
-    const chunking = {
+    const chunking: Chunking = {
       chunkSize: options.chunkSize,
       maxLineBytes: options.maxLineBytes,
       wholeLines: options.mode !== "analyze"
@@ -298,14 +306,11 @@ export const processFile = (file: Entry, options: RunOptions, target: string | u
     switch (options.mode) {
       case "analyze": {
         const totals = scan.emptyTotals()
-        const p = pipelined(
-          chunksInFlight,
+        yield* pipelined(
+          file,
+          chunking,
           (chunk) => cpu.submit(Count, chunk, transfer(chunk)),
           (counts) => Effect.sync(() => scan.mergeCounts(totals, counts))
-        )
-        yield* readChunks(file, chunking, p.onChunk).pipe(
-          Effect.andThen(p.finish),
-          Effect.onExit(() => p.cancelAll)
         )
         const { inWord: _, ...counts } = totals
         return {
@@ -320,17 +325,14 @@ export const processFile = (file: Entry, options: RunOptions, target: string | u
       case "validate": {
         const findings = scan.emptyFindings()
         let bom = false
-        const p = pipelined(
-          chunksInFlight,
+        yield* pipelined(
+          file,
+          chunking,
           (chunk, offset) => {
             if (offset === 0) bom = chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf
             return cpu.submit(Validate, { bytes: chunk, maxLineLength: options.maxLineLength }, transfer(chunk))
           },
           (f, offset) => Effect.sync(() => scan.mergeFindings(findings, f, offset))
-        )
-        yield* readChunks(file, chunking, p.onChunk).pipe(
-          Effect.andThen(p.finish),
-          Effect.onExit(() => p.cancelAll)
         )
         return { findings: { ...findings, bom } }
       }
@@ -340,17 +342,13 @@ export const processFile = (file: Entry, options: RunOptions, target: string | u
         yield* io(out, () => fs.mkdir(path.dirname(out), { recursive: true }))
         yield* Effect.acquireUseRelease(
           io(temp, () => fs.open(temp, "wx")),
-          (handle) => {
-            const p = pipelined(
-              chunksInFlight,
+          (handle) =>
+            pipelined(
+              file,
+              chunking,
               (chunk) => cpu.submit(Transform, { bytes: chunk, op: options.op }, transfer(chunk)),
               (bytes) => io(temp, () => handle.write(bytes).then(() => {}))
-            )
-            return readChunks(file, chunking, p.onChunk).pipe(
-              Effect.andThen(p.finish),
-              Effect.onExit(() => p.cancelAll)
-            )
-          },
+            ),
           (handle, exit) =>
             Effect.promise(async () => {
               await handle.close()
@@ -438,13 +436,13 @@ const record = (report: Report, outcome: Outcome) => {
   if (outcome.status !== "ok") report.failed++
 }
 
+/** The kinds of line ending a file uses. */
+export const lineEndings = (f: scan.Findings): Array<string> =>
+  [f.lf > 0 && "LF", f.crlf > 0 && "CRLF", f.cr > 0 && "CR"].filter((e): e is string => e !== false)
+
 /** Whether the report has validation findings (anything `validate` flags). */
 export const hasFindings = (f: scan.Findings & { readonly bom: boolean }): boolean =>
-  f.invalid > 0 ||
-  f.bom ||
-  f.longLines > 0 ||
-  f.trailingWhitespace > 0 ||
-  (f.lf > 0 ? 1 : 0) + (f.crlf > 0 ? 1 : 0) + (f.cr > 0 ? 1 : 0) > 1
+  f.invalid > 0 || f.bom || f.longLines > 0 || f.trailingWhitespace > 0 || lineEndings(f).length > 1
 
 /**
  * The process exit code of a finished run: 0 all good, 1 some files failed

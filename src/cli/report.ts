@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { hasFindings, type Outcome, type Report } from "./files.ts"
+import { hasFindings, lineEndings, type Outcome, type Report } from "./files.ts"
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 1)} MB`
 const int = (n: number) => n.toLocaleString("en-US")
@@ -82,7 +82,7 @@ export const describeFindings = (o: Outcome): string => {
   const parts: Array<string> = []
   if (f.invalid > 0) parts.push(`invalid UTF-8 at byte ${f.firstInvalid}`)
   if (f.bom) parts.push("byte-order mark")
-  const endings = [f.lf > 0 && "LF", f.crlf > 0 && "CRLF", f.cr > 0 && "CR"].filter(Boolean)
+  const endings = lineEndings(f)
   if (endings.length > 1) parts.push(`mixed line endings (${endings.join(", ")})`)
   if (f.longLines > 0) parts.push(`${f.longLines} long line(s), first at line ${f.firstLongLine}, longest ${f.maxLine}`)
   if (f.trailingWhitespace > 0)
