@@ -307,6 +307,16 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     this.queued++
   }
 
+  /** Puts a future at the head of the queue: it was taken from it once already. */
+  private enqueueFirst(future: AnyFuture): void {
+    future.prev = undefined
+    future.next = this.head
+    if (this.head === undefined) this.tail = future
+    else this.head.prev = future
+    this.head = future
+    this.queued++
+  }
+
   private unlink(future: AnyFuture): void {
     const { prev, next } = future
     if (prev === undefined) this.head = next
@@ -513,12 +523,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
         this.settleUnstarted(future, Exit.fail(this.broken), future_.FAILED)
         continue
       }
-      future.prev = undefined
-      future.next = this.head
-      if (this.head === undefined) this.tail = future
-      else this.head.prev = future
-      this.head = future
-      this.queued++
+      this.enqueueFirst(future)
     }
     this.pump()
     this.maybeSpawn()

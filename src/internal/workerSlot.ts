@@ -165,10 +165,15 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
     }
   }
 
-  const finish = (slot: WorkerSlot, future: AnyFuture, exit: Exit.Exit<unknown, unknown>) => {
+  /** Takes a future off its worker: no longer in flight there, its timeout timer stopped. */
+  const takeOff = (slot: WorkerSlot, future: AnyFuture) => {
     slot.inflight.delete(future.id)
     const running = future.handle as Running | undefined
     if (running?.timer !== undefined) running.timer.interruptUnsafe()
+  }
+
+  const finish = (slot: WorkerSlot, future: AnyFuture, exit: Exit.Exit<unknown, unknown>) => {
+    takeOff(slot, future)
     host.complete(slot, future, exit)
   }
 
@@ -236,22 +241,17 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
     const unposted = slot.outbox.length
     slot.outbox = []
     const untaken = Math.max(0, slot.posted - Atomics.load(slot.taken, 0))
-    const rerun = held
-      .slice(Math.max(0, held.length - unposted - untaken))
-      .filter((f) => !(f.handle as Running | undefined)?.cancelling && !(f.handle as Running | undefined)?.timedOut)
+    const rerun = held.slice(Math.max(0, held.length - unposted - untaken)).filter((f) => !stopping(f))
     for (const future of rerun) {
-      slot.inflight.delete(future.id)
-      const running = future.handle as Running | undefined
-      if (running?.timer !== undefined) running.timer.interruptUnsafe() // its timeout starts again with it
+      takeOff(slot, future) // its timeout starts again with it
       future.handle = undefined
     }
     if (rerun.length > 0) host.requeue(slot, rerun)
     for (const future of Array.from(slot.inflight.values())) {
-      const running = future.handle as Running | undefined
       finish(
         slot,
         future,
-        running?.cancelling || running?.timedOut
+        stopping(future)
           ? stopped(future)
           : Exit.fail(new WorkerCrashedError({ workerId: slot.id, exitCode: code, reason }))
       )
@@ -435,6 +435,12 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
 }
 
 type Failed = (reason: string, cause: unknown) => void
+
+/** Whether a future is being stopped (cancelled, or timed out). */
+const stopping = (future: AnyFuture): boolean => {
+  const running = future.handle as Running | undefined
+  return running !== undefined && (running.cancelling || running.timedOut)
+}
 
 const stopped = (future: AnyFuture): Exit.Exit<never, unknown> =>
   (future.handle as Running | undefined)?.timedOut
