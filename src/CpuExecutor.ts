@@ -36,10 +36,8 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
-import type * as Context from "effect/Context"
-import * as ContextModule from "effect/Context"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -51,20 +49,20 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { WorkerOptions } from "node:worker_threads"
-import type { MapOptions, ShutdownOptions, Stats, WhenFull } from "./Executor.ts"
+import type { Executor, MapOptions, Stats, WhenFull } from "./Executor.ts"
 import {
   type BrokenExecutorError,
   type CancelledError,
   InvalidOptionsError,
   type SubmitError,
-  TaskCodecError,
+  type TaskCodecError,
   type WorkerCrashedError
 } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
-import * as codec from "./internal/codec.ts"
-import { Dispatcher } from "./internal/dispatcher.ts"
+import * as cpuJob from "./internal/cpuJob.ts"
 import * as executor_ from "./internal/executor.ts"
-import * as future_ from "./internal/future.ts"
+import * as map_ from "./internal/map.ts"
+import * as options_ from "./internal/options.ts"
 import * as timeout_ from "./internal/timeout.ts"
 import * as workerSlot from "./internal/workerSlot.ts"
 import type * as Task from "./Task.ts"
@@ -185,8 +183,7 @@ export interface CpuStats extends Stats {
  * @category models
  * @since 0.1.0
  */
-export interface CpuExecutorShape {
-  readonly name: string
+export interface CpuExecutorShape extends Executor {
   readonly submit: <T extends Task.AnyTask>(
     task: T,
     payload: Task.Payload<T>,
@@ -197,7 +194,6 @@ export interface CpuExecutorShape {
     payloads: Iterable<Task.Payload<T>>,
     options?: MapOptions
   ) => Stream.Stream<Task.Success<T>, Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError>
-  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
   readonly stats: Effect.Effect<CpuStats>
 }
 
@@ -207,7 +203,7 @@ export interface CpuExecutorShape {
  * @category services
  * @since 0.1.0
  */
-export class CpuExecutor extends ContextModule.Service<CpuExecutor, CpuExecutorShape>()("effect-futures/CpuExecutor") {}
+export class CpuExecutor extends Context.Service<CpuExecutor, CpuExecutorShape>()("effect-futures/CpuExecutor") {}
 
 /**
  * Creates a CPU executor that lives as long as the enclosing scope. Closing
@@ -230,151 +226,128 @@ export class CpuExecutor extends ContextModule.Service<CpuExecutor, CpuExecutorS
  */
 export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidOptionsError, Scope.Scope> =>
   Effect.gen(function* () {
-    const o = yield* executor_.validate(() => {
-      const maxWorkers = executor_.positiveInt("maxWorkers", options.maxWorkers, os.availableParallelism())
-      const minWorkers = executor_.nonNegativeInt("minWorkers", options.minWorkers, 0)
-      if (minWorkers > maxWorkers) {
-        throw executor_.invalid("minWorkers", minWorkers, `at most maxWorkers (${maxWorkers})`)
-      }
-      return {
-        worker: workerUrl(options.worker),
-        maxWorkers,
-        minWorkers,
-        idleTimeoutMs: duration("idleTimeout", options.idleTimeout, 60_000),
-        maxTasksPerWorker: executor_.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity),
-        concurrency: executor_.positiveInt("concurrentTasksPerWorker", options.concurrentTasksPerWorker, 1),
-        prefetch: executor_.nonNegativeInt("prefetch", options.prefetch, 0),
-        maxQueue: executor_.capacity("maxQueue", options.maxQueue),
-        whenFull: executor_.oneOf("whenFull", options.whenFull, ["suspend", "fail"], "suspend"),
-        cancelGracePeriodMs: duration("cancelGracePeriod", options.cancelGracePeriod, 1_000),
-        closeTimeoutMs: duration("closeTimeout", options.closeTimeout, 5_000),
-        maxCrashes: executor_.nonNegativeInt("maxCrashes", options.maxCrashes, 5),
-        crashWindowMs: duration("crashWindow", options.crashWindow, 60_000),
-        name: executor_.nonEmptyString("name", options.name, "cpu"),
-        metrics: executor_.boolean("metrics", options.metrics, true),
-        execArgv: stringArray("execArgv", options.execArgv),
-        env: stringRecord("env", options.env),
-        resourceLimits: objectOption("resourceLimits", options.resourceLimits)
-      }
-    })
+    const maxWorkers = yield* options_.positiveInt("maxWorkers", options.maxWorkers, os.availableParallelism())
+    const minWorkers = yield* options_.nonNegativeInt("minWorkers", options.minWorkers, 0)
+    if (minWorkers > maxWorkers)
+      return yield* options_.fail("minWorkers", minWorkers, `at most maxWorkers (${maxWorkers})`)
+    const worker = yield* workerUrl(options.worker)
+    const idleTimeoutMs = yield* duration("idleTimeout", options.idleTimeout, 60_000)
+    const maxTasksPerWorker = yield* options_.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity)
+    const concurrency = yield* options_.positiveInt("concurrentTasksPerWorker", options.concurrentTasksPerWorker, 1)
+    const prefetch = yield* options_.nonNegativeInt("prefetch", options.prefetch, 0)
+    const maxQueue = yield* options_.capacity("maxQueue", options.maxQueue)
+    const whenFull = yield* options_.oneOf("whenFull", options.whenFull, ["suspend", "fail"], "suspend")
+    const cancelGracePeriodMs = yield* duration("cancelGracePeriod", options.cancelGracePeriod, 1_000)
+    const closeTimeoutMs = yield* duration("closeTimeout", options.closeTimeout, 5_000)
+    const maxCrashes = yield* options_.nonNegativeInt("maxCrashes", options.maxCrashes, 5)
+    const crashWindowMs = yield* duration("crashWindow", options.crashWindow, 60_000)
+    const name = yield* options_.nonEmptyString("name", options.name, "cpu")
+    const metrics = yield* options_.boolean("metrics", options.metrics, true)
+    const execArgv = yield* stringArray("execArgv", options.execArgv)
+    const env = yield* stringRecord("env", options.env)
+    const resourceLimits = yield* objectOption("resourceLimits", options.resourceLimits)
     try {
       structuredClone(options.workerData)
     } catch (error) {
-      return yield* executor_.invalid("workerData", String(error), "a structured-cloneable value")
+      return yield* options_.fail("workerData", String(error), "a structured-cloneable value")
     }
-    const context = (yield* Effect.context<never>()) as Context.Context<never>
-    const clock = yield* Clock.Clock
-    const fork = Effect.runForkWith(context)
-    const driver = workerSlot.make(
+    const counters: workerSlot.Counters = { restarts: 0, crashes: 0, threads: 0 }
+    const core = yield* executor_.make<workerSlot.WorkerSlot, workerSlot.CpuWork>(
       {
-        name: o.name,
-        worker: o.worker,
-        concurrency: o.concurrency,
-        prefetch: o.prefetch,
-        workerData: options.workerData,
-        resourceLimits: o.resourceLimits,
-        execArgv: o.execArgv,
-        env: o.env,
-        cancelGracePeriodMs: o.cancelGracePeriodMs < 0 ? 2 ** 31 - 1 : o.cancelGracePeriodMs,
-        closeTimeoutMs: o.closeTimeoutMs < 0 ? 2 ** 31 - 1 : o.closeTimeoutMs,
-        maxCrashes: o.maxCrashes,
-        crashWindowMs: o.crashWindowMs < 0 ? Infinity : o.crashWindowMs,
-        context,
-        clock
+        name,
+        maxWorkers,
+        maxQueue,
+        whenFull,
+        metrics,
+        timings: metrics,
+        maxTasksPerSlot: maxTasksPerWorker === Infinity ? 0 : maxTasksPerWorker,
+        minWorkers,
+        idleTimeoutMs
       },
-      {
-        complete: (slot, future, exit) => dispatcher.complete(slot as workerSlot.WorkerSlot, future, exit),
-        requeue: (slot, futures) => dispatcher.requeue(slot as workerSlot.WorkerSlot, futures),
-        slotLost: (slot) => dispatcher.slotLost(slot as workerSlot.WorkerSlot),
-        breakWith: (reason, cause) => dispatcher.breakWith(reason, cause)
-      }
+      (host, environment) =>
+        workerSlot.make(
+          {
+            name,
+            worker,
+            concurrency,
+            prefetch,
+            workerData: options.workerData,
+            resourceLimits,
+            execArgv,
+            env,
+            cancelGracePeriodMs: cancelGracePeriodMs < 0 ? 2 ** 31 - 1 : cancelGracePeriodMs,
+            closeTimeoutMs: closeTimeoutMs < 0 ? 2 ** 31 - 1 : closeTimeoutMs,
+            maxCrashes,
+            crashWindowMs: crashWindowMs < 0 ? Infinity : crashWindowMs
+          },
+          host,
+          environment,
+          counters
+        )
     )
-    const dispatcher = new Dispatcher(
-      {
-        name: o.name,
-        maxWorkers: o.maxWorkers,
-        maxQueue: o.maxQueue,
-        whenFull: o.whenFull,
-        maxTasksPerSlot: o.maxTasksPerWorker === Infinity ? 0 : o.maxTasksPerWorker,
-        minWorkers: o.minWorkers,
-        idleTimeoutMs: o.idleTimeoutMs,
-        fork,
-        schedule: (millis, f) => {
-          const fiber = fork(Effect.sleep(millis).pipe(Effect.andThen(Effect.sync(f))))
-          return () => fiber.interruptUnsafe()
-        },
-        metricsContext: o.metrics ? context : undefined,
-        clock: o.metrics ? clock : undefined
-      },
-      driver
-    )
-    yield* executor_.start(dispatcher)
+    const dispatcher = core.dispatcher
 
-    const submitJob = (
+    const submit = (
       task: Task.AnyTask,
       chunk: boolean,
       payload: unknown,
       timeout: Duration.Input | undefined,
       transfer: SubmitOptions["transfer"],
-      track?: (future: future_.FutureImpl<any, any>) => void
-    ) =>
+      track?: (future: Future<any, any>) => void
+    ): Effect.Effect<Future<any, any>, SubmitError> =>
       Effect.suspend(() => {
         const millis = timeout_.parse(timeout, "timeout")
         if (typeof millis !== "number") return Effect.die(millis)
-        const future = future_.makeUnsafe<any, any>(dispatcher)
-        future.timeout = millis
-        track?.(future)
-        const payloadCodec = codec.of(task.payload)
-        let encoded: unknown
-        if (chunk) {
-          const items = payload as Array<unknown>
-          const out = new Array(items.length)
-          for (let i = 0; i < items.length; i++) {
-            const r = payloadCodec.encode(items[i])
-            if (r instanceof codec.Invalid) return dispatcher.failFast(future, payloadError(task, r.message), future)
-            out[i] = r
-          }
-          encoded = out
-        } else {
-          const r = payloadCodec.encode(payload)
-          if (r instanceof codec.Invalid) return dispatcher.failFast(future, payloadError(task, r.message), future)
-          encoded = r
-        }
-        const job: workerSlot.Job = { task, payload: encoded, chunk, transfer }
-        future.job = job
-        return dispatcher.submit(future, future)
+        const encoded = cpuJob.encodePayload(task, payload, chunk)
+        const work = new workerSlot.CpuWork(
+          dispatcher,
+          millis,
+          task,
+          "encoded" in encoded ? encoded.encoded : undefined,
+          chunk,
+          transfer
+        )
+        if ("encoded" in encoded) return core.submit(work, track)
+        track?.(work.future)
+        return dispatcher.failFast(work, encoded, work.future)
       })
 
     return CpuExecutor.of({
-      name: o.name,
-      submit: (task, payload, submitOptions) =>
-        submitJob(task, false, payload, submitOptions?.timeout, submitOptions?.transfer) as any,
-      map: (task, payloads, mapOptions) => {
+      ...core.executor,
+      submit: <T extends Task.AnyTask>(task: T, payload: Task.Payload<T>, submitOptions?: SubmitOptions) =>
+        submit(task, false, payload, submitOptions?.timeout, submitOptions?.transfer) as Effect.Effect<
+          Future<Task.Success<T>, Task.Error<T> | TaskError>,
+          SubmitError
+        >,
+      map: <T extends Task.AnyTask>(task: T, payloads: Iterable<Task.Payload<T>>, mapOptions?: MapOptions) => {
+        type Out = Stream.Stream<
+          Task.Success<T>,
+          Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError
+        >
         const chunksize = mapOptions?.chunksize ?? 1
         if (!Number.isInteger(chunksize) || chunksize < 1) {
-          return Stream.die(executor_.invalid("chunksize", chunksize, "a positive integer"))
+          return Stream.die(options_.invalid("chunksize", chunksize, "a positive integer"))
         }
         if (chunksize === 1) {
-          return executor_.map(
+          return map_.map(
             payloads,
-            (payload, track) => submitJob(task, false, payload, mapOptions?.taskTimeout, undefined, track),
+            (payload, track) => submit(task, false, payload, mapOptions?.taskTimeout, undefined, track),
             mapOptions
-          ) as any
+          ) as Out
         }
         // each chunk's future holds an array of results: emit its elements (chunks are never empty)
-        return executor_.map(
-          chunks(payloads, chunksize),
-          (chunk, track) => submitJob(task, true, chunk, mapOptions?.taskTimeout, undefined, track),
+        return map_.map(
+          cpuJob.chunks(payloads, chunksize),
+          (chunk, track) => submit(task, true, chunk, mapOptions?.taskTimeout, undefined, track),
           mapOptions,
           true
-        ) as any
+        ) as Out
       },
-      shutdown: (shutdownOptions) => executor_.shutdown(dispatcher, shutdownOptions),
       stats: Effect.sync(() => ({
         ...dispatcher.stats(),
-        restarts: driver.counters.restarts,
-        crashes: driver.counters.crashes,
-        threads: driver.counters.threads,
+        restarts: counters.restarts,
+        crashes: counters.crashes,
+        threads: counters.threads,
         recycled: dispatcher.recycled
       }))
     })
@@ -440,61 +413,55 @@ export const layerConfig = (
 // internal
 // ---------------------------------------------------------------------------
 
-const payloadError = (task: Task.AnyTask, reason: string) =>
-  Exit.fail(new TaskCodecError({ task: task.name, phase: "payload", reason }))
-
-function* chunks<A>(items: Iterable<A>, size: number): Generator<Array<A>> {
-  let chunk: Array<A> = []
-  for (const item of items) {
-    chunk.push(item)
-    if (chunk.length === size) {
-      yield chunk
-      chunk = []
-    }
-  }
-  if (chunk.length > 0) yield chunk
-}
-
-const workerUrl = (worker: unknown): URL => {
+const workerUrl = (worker: unknown): Exit.Exit<URL, InvalidOptionsError> => {
   let url: URL
   if (worker instanceof URL) url = worker
   else if (typeof worker === "string" && worker.length > 0) {
     url = worker.startsWith("file:") ? new URL(worker) : pathToFileURL(path.resolve(worker))
   } else {
-    throw executor_.invalid("worker", worker, "a file: URL or a path to the worker entry module")
+    return options_.fail("worker", worker, "a file: URL or a path to the worker entry module")
   }
-  if (url.protocol !== "file:") throw executor_.invalid("worker", url.href, "a file: URL")
+  if (url.protocol !== "file:") return options_.fail("worker", url.href, "a file: URL")
   if (!fs.statSync(fileURLToPath(url), { throwIfNoEntry: false })?.isFile()) {
-    throw executor_.invalid("worker", url.href, "an existing module file")
+    return options_.fail("worker", url.href, "an existing module file")
   }
-  return url
+  return Exit.succeed(url)
 }
 
-const duration = (option: string, value: Duration.Input | undefined, fallbackMs: number): number => {
-  if (value === undefined) return fallbackMs
+const duration = (
+  option: string,
+  value: Duration.Input | undefined,
+  fallbackMs: number
+): Exit.Exit<number, InvalidOptionsError> => {
+  if (value === undefined) return Exit.succeed(fallbackMs)
   const millis = timeout_.parse(value, option)
-  if (millis instanceof InvalidOptionsError) throw millis
-  return millis
+  return millis instanceof InvalidOptionsError ? Exit.fail(millis) : Exit.succeed(millis)
 }
 
-const stringArray = (option: string, value: unknown): ReadonlyArray<string> | undefined => {
-  if (value === undefined) return undefined
+const stringArray = (
+  option: string,
+  value: unknown
+): Exit.Exit<ReadonlyArray<string> | undefined, InvalidOptionsError> => {
+  if (value === undefined) return Exit.succeed(undefined)
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
-    throw executor_.invalid(option, value, "an array of strings")
+    return options_.fail(option, value, "an array of strings")
   }
-  return value
+  return Exit.succeed(value)
 }
 
-const stringRecord = (option: string, value: unknown): Record<string, string> | undefined => {
-  if (value === undefined) return undefined
+const stringRecord = (
+  option: string,
+  value: unknown
+): Exit.Exit<Record<string, string> | undefined, InvalidOptionsError> => {
+  if (value === undefined) return Exit.succeed(undefined)
   if (typeof value !== "object" || value === null || Object.values(value).some((v) => typeof v !== "string")) {
-    throw executor_.invalid(option, value, "an object of string values")
+    return options_.fail(option, value, "an object of string values")
   }
-  return value as Record<string, string>
+  return Exit.succeed(value as Record<string, string>)
 }
 
-const objectOption = <A>(option: string, value: A | undefined): A | undefined => {
-  if (value === undefined) return undefined
-  if (typeof value !== "object" || value === null) throw executor_.invalid(option, value, "an object")
-  return value
+const objectOption = <A>(option: string, value: A | undefined): Exit.Exit<A | undefined, InvalidOptionsError> => {
+  if (value === undefined) return Exit.succeed(undefined)
+  if (typeof value !== "object" || value === null) return options_.fail(option, value, "an object")
+  return Exit.succeed(value)
 }

@@ -1,11 +1,52 @@
 /**
- * What every executor shares: shutdown options, statistics, and the options
- * of `map`. `IoExecutor` and `CpuExecutor` are built on one dispatcher, so
- * these mean the same thing for both.
+ * What every executor shares: the {@link Executor} interface (name, shutdown,
+ * statistics), shutdown options, and the options of `submit` and `map`.
+ * `IoExecutor` and `CpuExecutor` are built on one dispatcher, so these mean
+ * the same thing for both.
  *
  * @since 0.1.0
  */
 import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+
+/**
+ * What every executor has, so code can be written against any of them (an
+ * I/O pool, a CPU pool, one of your own tags over either): its name, its
+ * shutdown and its counters. How work is submitted differs by kind (an
+ * effect for `IoExecutor`, a `Task` and its payload for `CpuExecutor`), so
+ * `submit` and `map` are on each executor's own shape.
+ *
+ * **Example** (Draining any executor before exit)
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Executor } from "effect-futures"
+ *
+ * const drain = (executor: Executor.Executor) =>
+ *   Effect.gen(function* () {
+ *     yield* executor.shutdown({ wait: true })
+ *     const stats = yield* executor.stats
+ *     yield* Effect.log(`${executor.name}: ${stats.succeeded} succeeded, ${stats.failed} failed`)
+ *   })
+ * ```
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Executor {
+  /** The `name` option: names the executor in errors, metrics and spans. */
+  readonly name: string
+  /**
+   * Idempotent. Afterwards `submit` fails with `ExecutorShutdownError`;
+   * queued tasks still run unless `cancelFutures`; with `wait` (the default)
+   * it returns once every running and queued task has settled. Called from
+   * inside one of the executor's own tasks, it waits for every other task
+   * (never for the calling one, which would deadlock) and returns.
+   */
+  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
+  /** A snapshot of the counters. */
+  readonly stats: Effect.Effect<Stats>
+}
 
 /**
  * Options of `shutdown` (Python's `shutdown(wait, cancel_futures)`).
@@ -77,7 +118,7 @@ export interface SubmitOptions {
  * @category models
  * @since 0.1.0
  */
-export interface MapOptions extends SubmitOptions {
+export interface MapOptions {
   /**
    * One deadline for the whole stream, counted from when it starts: if the
    * next result is not ready by then, the stream fails with

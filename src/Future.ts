@@ -17,12 +17,10 @@ import type * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import type { Pipeable } from "effect/Pipeable"
 import { hasProperty, isIterable } from "effect/Predicate"
-import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import { type CancelledError, InvalidOptionsError } from "./ExecutorError.ts"
+import type { CancelledError } from "./ExecutorError.ts"
 import * as internal from "./internal/future.ts"
-import { fromPullScoped } from "./internal/stream.ts"
-import * as timeout_ from "./internal/timeout.ts"
+import * as wait_ from "./internal/wait.ts"
 
 const TypeId = internal.TypeId
 
@@ -92,7 +90,7 @@ export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"
  */
 export const isFuture = (u: unknown): u is Future<unknown, unknown> => hasProperty(u, TypeId)
 
-const _await: <A, E>(self: Future<A, E>) => Effect.Effect<A, E | CancelledError> = internal.await_ as any
+const _await: <A, E>(self: Future<A, E>) => Effect.Effect<A, E | CancelledError> = internal.await_
 
 export {
   /**
@@ -143,7 +141,7 @@ export {
  * @category getters
  * @since 0.1.0
  */
-export const exit: <A, E>(self: Future<A, E>) => Effect.Effect<Exit.Exit<A, E | CancelledError>> = internal.exit as any
+export const exit: <A, E>(self: Future<A, E>) => Effect.Effect<Exit.Exit<A, E | CancelledError>> = internal.exit
 
 /**
  * Cancels the future; succeeds with `true` iff the future ends cancelled.
@@ -173,7 +171,7 @@ export const exit: <A, E>(self: Future<A, E>) => Effect.Effect<Exit.Exit<A, E | 
  * @category cancellation
  * @since 0.1.0
  */
-export const cancel: <A, E>(self: Future<A, E>) => Effect.Effect<boolean> = internal.cancel as any
+export const cancel: <A, E>(self: Future<A, E>) => Effect.Effect<boolean> = internal.cancel
 
 /**
  * Cancels many futures at once and returns, in input order, what `cancel`
@@ -203,8 +201,7 @@ export const cancel: <A, E>(self: Future<A, E>) => Effect.Effect<boolean> = inte
  * @category cancellation
  * @since 0.1.0
  */
-export const cancelAll: <A, E>(futures: Iterable<Future<A, E>>) => Effect.Effect<Array<boolean>> =
-  internal.cancelAll as any
+export const cancelAll: <A, E>(futures: Iterable<Future<A, E>>) => Effect.Effect<Array<boolean>> = internal.cancelAll
 
 /**
  * The future's current state.
@@ -222,8 +219,7 @@ export const cancelAll: <A, E>(futures: Iterable<Future<A, E>>) => Effect.Effect
  * @category getters
  * @since 0.1.0
  */
-export const state = <A, E>(self: Future<A, E>): Effect.Effect<State> =>
-  Effect.sync(() => internal.stateNames[(self as any as internal.FutureImpl<A, E>).state])
+export const state = <A, E>(self: Future<A, E>): Effect.Effect<State> => Effect.sync(() => internal.stateName(self))
 
 /**
  * The future's current state, read synchronously.
@@ -240,8 +236,7 @@ export const state = <A, E>(self: Future<A, E>): Effect.Effect<State> =>
  * @category getters
  * @since 0.1.0
  */
-export const stateUnsafe = <A, E>(self: Future<A, E>): State =>
-  internal.stateNames[(self as any as internal.FutureImpl<A, E>).state]
+export const stateUnsafe = <A, E>(self: Future<A, E>): State => internal.stateName(self)
 
 /**
  * Whether the future has settled (succeeded, failed or cancelled).
@@ -260,7 +255,7 @@ export const stateUnsafe = <A, E>(self: Future<A, E>): State =>
  * @since 0.1.0
  */
 export const isDone = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
-  Effect.sync(() => internal.isDoneUnsafe(self as any))
+  Effect.sync(() => internal.isDoneUnsafe(self))
 
 /**
  * Whether the future's task is running now.
@@ -279,7 +274,7 @@ export const isDone = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
  * @since 0.1.0
  */
 export const isRunning = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
-  Effect.sync(() => (self as any as internal.FutureImpl<A, E>).state === internal.RUNNING)
+  Effect.sync(() => internal.impl(self).state === internal.RUNNING)
 
 /**
  * Whether the future ended cancelled.
@@ -298,7 +293,7 @@ export const isRunning = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
  * @since 0.1.0
  */
 export const isCancelled = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
-  Effect.sync(() => (self as any as internal.FutureImpl<A, E>).state === internal.CANCELLED)
+  Effect.sync(() => internal.impl(self).state === internal.CANCELLED)
 
 /**
  * Registers a callback that runs exactly once after the future settles, with
@@ -328,7 +323,7 @@ export const isCancelled = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
 export const addDoneCallback: {
   <A, E>(f: (future: Future<A, E>) => Effect.Effect<void, unknown>): (self: Future<A, E>) => Effect.Effect<void>
   <A, E>(self: Future<A, E>, f: (future: Future<A, E>) => Effect.Effect<void, unknown>): Effect.Effect<void>
-} = dual(2, (self: any, f: any) => internal.addDoneCallback(self, f))
+} = dual(2, internal.addDoneCallback)
 
 /**
  * Options of {@link wait}.
@@ -375,49 +370,7 @@ export interface WaitOptions {
 export const wait: {
   (options?: WaitOptions): <A, E>(futures: Iterable<Future<A, E>>) => Effect.Effect<DoneAndNotDone<A, E>>
   <A, E>(futures: Iterable<Future<A, E>>, options?: WaitOptions): Effect.Effect<DoneAndNotDone<A, E>>
-} = dual(
-  (args) => isIterable(args[0]),
-  <A, E>(futures: Iterable<Future<A, E>>, options?: WaitOptions): Effect.Effect<DoneAndNotDone<A, E>> =>
-    Effect.flatMap(timeout_.parseOrDie(options?.timeout, "timeout"), (millis) => {
-      const fs = Array.from(new Set(futures)) as any as Array<internal.FutureImpl<A, E>>
-      const returnWhen = options?.returnWhen ?? "ALL_COMPLETED"
-      if (!returnWhens.includes(returnWhen)) {
-        return Effect.die(
-          new InvalidOptionsError({ option: "returnWhen", value: returnWhen, expected: returnWhens.join(" | ") })
-        )
-      }
-      const partition = Effect.sync(() => partitionOf(fs))
-      const waiting = Effect.callback<void>((resume) => {
-        let remaining = fs.length
-        let resumed = false
-        const removers: Array<() => void> = []
-        const onDone = (f: internal.FutureImpl<any, any>) => {
-          remaining--
-          if (resumed) return
-          if (
-            remaining === 0 ||
-            returnWhen === "FIRST_COMPLETED" ||
-            (returnWhen === "FIRST_EXCEPTION" && f.state === internal.FAILED)
-          ) {
-            resumed = true
-            // returning early: stop observing the futures still running (an
-            // observer left on a long-running future would pile up, one per wait)
-            for (const remove of removers) remove()
-            resume(Effect.void)
-          }
-        }
-        if (remaining === 0) return resume(Effect.void)
-        // addObserver calls back at once for futures already done
-        for (let i = 0; i < fs.length && !resumed; i++) removers.push(internal.addObserver(fs[i], onDone))
-        if (resumed) return
-        return Effect.sync(() => {
-          for (const remove of removers) remove()
-        })
-      })
-      const bounded = millis < 0 ? waiting : Effect.timeoutOption(waiting, millis)
-      return Effect.andThen(bounded, partition)
-    })
-)
+} = dual((args) => isIterable(args[0]), wait_.wait)
 
 /**
  * Options of {@link asCompleted}.
@@ -459,71 +412,4 @@ export const asCompleted: {
     options?: AsCompletedOptions
   ): <A, E>(futures: Iterable<Future<A, E>>) => Stream.Stream<Future<A, E>, Cause.TimeoutError>
   <A, E>(futures: Iterable<Future<A, E>>, options?: AsCompletedOptions): Stream.Stream<Future<A, E>, Cause.TimeoutError>
-} = dual(
-  (args) => isIterable(args[0]),
-  <A, E>(futures: Iterable<Future<A, E>>, options?: AsCompletedOptions) =>
-    fromPullScoped<Future<A, E>, Cause.TimeoutError | Cause.Done, never, never, never>((scope) =>
-      Effect.gen(function* () {
-        const millis = yield* timeout_.parseOrDie(options?.timeout, "timeout")
-        const fs = Array.from(new Set(futures)) as any as Array<internal.FutureImpl<A, E>>
-        const start = yield* Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
-        let ready: Array<Future<A, E>> = []
-        let remaining = fs.length
-        let wake: (() => void) | undefined
-        const onDone = (f: internal.FutureImpl<any, any>) => {
-          ready.push(f as any)
-          remaining--
-          if (wake !== undefined) {
-            const w = wake
-            wake = undefined
-            w()
-          }
-        }
-        // the finalizer first: an interruption between registering the
-        // observers and adding it would leave them on the futures
-        let removers: Array<() => void> = []
-        yield* Scope.addFinalizer(
-          scope,
-          Effect.sync(() => {
-            for (const remove of removers) remove()
-          })
-        )
-        // already-settled futures are pushed at once, in input order
-        removers = fs.map((f) => internal.addObserver(f, onDone))
-        const take = Effect.sync(() => {
-          const out = ready
-          ready = []
-          return out as any as readonly [Future<A, E>, ...Array<Future<A, E>>]
-        })
-        const waitForOne = Effect.callback<void>((resume) => {
-          if (ready.length > 0) return resume(Effect.void)
-          wake = () => resume(Effect.void)
-          return Effect.sync(() => {
-            wake = undefined
-          })
-        })
-        return Effect.suspend((): Effect.Effect<readonly [Future<A, E>, ...Array<Future<A, E>>], any> => {
-          if (ready.length > 0) return take
-          if (remaining === 0) return Cause.done()
-          if (millis < 0) return Effect.andThen(waitForOne, take)
-          return Effect.clockWith((clock) => {
-            const left = Math.max(0, start + millis - clock.currentTimeMillisUnsafe())
-            return Effect.andThen(Effect.timeout(waitForOne, left), take)
-          })
-        })
-      })
-    )
-)
-
-// ---------------------------------------------------------------------------
-// internal
-// ---------------------------------------------------------------------------
-
-const returnWhens: ReadonlyArray<ReturnWhen> = ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"]
-
-const partitionOf = <A, E>(fs: ReadonlyArray<internal.FutureImpl<A, E>>): DoneAndNotDone<A, E> => {
-  const done = new Set<Future<A, E>>()
-  const notDone = new Set<Future<A, E>>()
-  for (const f of fs) (f.state >= internal.SUCCEEDED ? done : notDone).add(f as any)
-  return { done, notDone }
-}
+} = dual((args) => isIterable(args[0]), wait_.asCompleted)

@@ -31,6 +31,7 @@
  */
 import type * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
+import type * as Duration from "effect/Duration"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -38,13 +39,13 @@ import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as os from "node:os"
-import type { MapOptions, ShutdownOptions, Stats, SubmitOptions, WhenFull } from "./Executor.ts"
+import type { Executor, MapOptions, SubmitOptions, WhenFull } from "./Executor.ts"
 import type { BrokenExecutorError, CancelledError, InvalidOptionsError, SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
-import { Dispatcher } from "./internal/dispatcher.ts"
 import * as executor_ from "./internal/executor.ts"
 import * as fiberSlot from "./internal/fiberSlot.ts"
-import * as future_ from "./internal/future.ts"
+import * as map_ from "./internal/map.ts"
+import * as options_ from "./internal/options.ts"
 import * as timeout_ from "./internal/timeout.ts"
 
 /**
@@ -102,16 +103,14 @@ export type ConfigurableOptions = Omit<Options, "initializer">
  * - `map(items, f, options)`: a stream of results in input order (see
  *   {@link MapOptions}); however it ends, the unfinished tasks it submitted are
  *   cancelled.
- * - `shutdown({ wait = true, cancelFutures = false })`: idempotent. Afterwards
- *   `submit` fails; queued tasks still run unless `cancelFutures`; with `wait`
- *   it returns once every running and queued task has settled.
- * - `stats`: a snapshot of the counters.
+ * - `name`, `shutdown`, `stats`: as every {@link Executor.Executor}. Called
+ *   from inside one of this executor's tasks, `shutdown({ wait: true })` waits
+ *   for every other task and returns.
  *
  * @category models
  * @since 0.1.0
  */
-export interface IoExecutorShape {
-  readonly name: string
+export interface IoExecutorShape extends Executor {
   readonly submit: {
     <A, E, R>(task: Effect.Effect<A, E, R>): Effect.Effect<Future<A, E | BrokenExecutorError>, SubmitError, R>
     <A, E, R>(
@@ -124,8 +123,6 @@ export interface IoExecutorShape {
     f: (item: I) => Effect.Effect<A, E, R>,
     options?: MapOptions
   ) => Stream.Stream<A, E | CancelledError | SubmitError | Cause.TimeoutError, R>
-  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<void>
-  readonly stats: Effect.Effect<Stats>
 }
 
 /**
@@ -176,79 +173,66 @@ export const make = <R = never>(
   options: Options<R> = {}
 ): Effect.Effect<IoExecutorShape, InvalidOptionsError, R | Scope.Scope> =>
   Effect.gen(function* () {
-    const o = yield* executor_.validate(() => ({
-      maxWorkers: executor_.positiveInt("maxWorkers", options.maxWorkers, defaultMaxWorkers()),
-      maxQueue: executor_.capacity("maxQueue", options.maxQueue),
-      whenFull: executor_.oneOf("whenFull", options.whenFull, ["suspend", "fail"], "suspend"),
-      name: executor_.nonEmptyString("name", options.name, "io"),
-      metrics: executor_.boolean("metrics", options.metrics, true),
-      tracing: executor_.boolean("tracing", options.tracing, true)
-    }))
+    const maxWorkers = yield* options_.positiveInt("maxWorkers", options.maxWorkers, defaultMaxWorkers())
+    const maxQueue = yield* options_.capacity("maxQueue", options.maxQueue)
+    const whenFull = yield* options_.oneOf("whenFull", options.whenFull, ["suspend", "fail"], "suspend")
+    const name = yield* options_.nonEmptyString("name", options.name, "io")
+    const metrics = yield* options_.boolean("metrics", options.metrics, true)
+    const tracing = yield* options_.boolean("tracing", options.tracing, true)
     if (options.initializer !== undefined && !Effect.isEffect(options.initializer)) {
-      return yield* executor_.invalid("initializer", options.initializer, "an Effect")
+      return yield* options_.fail("initializer", options.initializer, "an Effect")
     }
     const context = yield* Effect.context<R>()
-    const clock = yield* Effect.clockWith(Effect.succeed)
-    const scheduler = Context.get(context, Scheduler.Scheduler)
-    const driver = fiberSlot.make(
+    const initializer =
+      options.initializer === undefined ? undefined : Effect.provideContext(options.initializer, context)
+    const core = yield* executor_.make<fiberSlot.FiberSlot, fiberSlot.IoWork>(
       {
-        name: o.name,
-        initializer:
-          options.initializer === undefined ? undefined : Effect.provideContext(options.initializer, context),
-        context: context as Context.Context<never>,
-        scheduler: scheduler.makeDispatcher(),
-        tracing: o.tracing
-      },
-      { complete: (slot, future, exit) => dispatcher.complete(slot, future, exit) }
-    )
-    const dispatcher = new Dispatcher(
-      {
-        name: o.name,
-        maxWorkers: o.maxWorkers,
-        maxQueue: o.maxQueue,
-        whenFull: o.whenFull,
+        name,
+        maxWorkers,
+        maxQueue,
+        whenFull,
+        metrics,
+        timings: metrics || tracing,
         maxTasksPerSlot: 0,
         minWorkers: 0,
-        idleTimeoutMs: -1,
-        fork: Effect.runForkWith(context as Context.Context<never>),
-        schedule: undefined,
-        metricsContext: o.metrics ? (context as Context.Context<never>) : undefined,
-        clock: o.metrics || o.tracing ? clock : undefined
+        idleTimeoutMs: -1
       },
-      driver
+      (host, environment) =>
+        fiberSlot.make(
+          {
+            name,
+            initializer,
+            scheduler: Context.get(environment.context, Scheduler.Scheduler).makeDispatcher(),
+            tracing
+          },
+          host,
+          environment
+        )
     )
-    yield* executor_.start(dispatcher)
+    const dispatcher = core.dispatcher
     const submit = (
-      task: Effect.Effect<any, any, any>,
-      submitOptions?: SubmitOptions,
-      track?: (future: future_.FutureImpl<any, any>) => void
-    ) =>
+      task: Effect.Effect<unknown, unknown, any>,
+      timeout: Duration.Input | undefined,
+      track?: (future: Future<any, any>) => void
+    ): Effect.Effect<Future<any, any>, SubmitError> =>
       Effect.withFiber((fiber) => {
-        let timeout = -1
-        if (submitOptions?.timeout !== undefined) {
-          const parsed = timeout_.parse(submitOptions.timeout, "timeout")
-          if (typeof parsed !== "number") return Effect.die(parsed)
-          timeout = parsed
-        }
-        const future = future_.makeUnsafe<any, any>(dispatcher)
-        future.job = task
-        future.context = fiber.context
-        future.timeout = timeout
-        track?.(future)
-        return dispatcher.submit(future, future)
+        const millis = timeout_.parse(timeout, "timeout")
+        if (typeof millis !== "number") return Effect.die(millis)
+        const work = new fiberSlot.IoWork(dispatcher, millis, task as Effect.Effect<unknown, unknown>, fiber.context)
+        return core.submit(work, track)
       })
 
     return IoExecutor.of({
-      name: o.name,
-      submit: submit as IoExecutorShape["submit"],
-      map: (items, f, mapOptions) =>
-        executor_.map(
+      ...core.executor,
+      submit: ((task: Effect.Effect<unknown, unknown, any>, submitOptions?: SubmitOptions) =>
+        submit(task, submitOptions?.timeout)) as IoExecutorShape["submit"],
+      map: <I, A, E, R>(items: Iterable<I>, f: (item: I) => Effect.Effect<A, E, R>, mapOptions?: MapOptions) =>
+        map_.map<I, A, E, R>(
           items,
-          (item, track) => submit(f(item), { timeout: mapOptions?.taskTimeout }, track) as any,
+          (item, track) =>
+            submit(f(item), mapOptions?.taskTimeout, track) as Effect.Effect<Future<A, E>, SubmitError, R>,
           mapOptions
-        ),
-      shutdown: (shutdownOptions) => executor_.shutdown(dispatcher, shutdownOptions),
-      stats: executor_.stats(dispatcher)
+        )
     })
   })
 

@@ -216,8 +216,8 @@ export const cpuTarget: Effect.Effect<Target, InvalidOptionsError, Scope.Scope> 
       ),
     mapShape: (block) => ({
       futures: Math.ceil(block.size / chunksize),
-      // the chunk holding the failing item fails as a whole
-      emitted: block.failLast ? Math.floor((block.size - 1) / chunksize) * chunksize : block.size
+      // the chunk holding the failing item emits the items before it, then fails
+      emitted: block.failLast ? block.size - 1 : block.size
     }),
     stats: ex.stats,
     collateralPerLostWorker: config.prefetch,

@@ -1,14 +1,18 @@
 // The dispatcher: the library's only queue, state machine, shutdown path,
-// broken state and metrics hooks. Both executors are a dispatcher plus a
+// broken state and metrics hooks. Every executor is a dispatcher plus a
 // `SlotDriver`; they differ only in how a slot runs a task (a fiber for the
-// I/O executor, a worker thread for the CPU executor).
+// I/O executor, a worker thread for the CPU executor). A driver reports back
+// through the one `SlotHost` the dispatcher hands it; the dispatcher's record
+// of a task is a `Work` node, which the executor extends with its job.
 //
-//   submit ──▶ admit ──┬─ a slot has room and the queue is empty ──▶ dispatch ──▶ driver.run(slot, future)
+//   submit ──▶ admit ──┬─ a slot has room and the queue is empty ──▶ dispatch ──▶ driver.run(slot, work)
 //                      ├─ queue has room ──▶ queue (FIFO, intrusive list) ──▶ pump ──▶ dispatch
 //                      └─ queue full ──▶ whenFull "fail": QueueFullError
 //                                        whenFull "suspend": room waiter (FIFO) ──▶ queue when room frees
 //
-//   driver reports ──▶ complete(slot, future, exit): bookkeeping first, then pump, then settle the future
+//   driver reports ──▶ host.complete(slot, work, exit): bookkeeping first, then pump, then settle the future
+//                      host.ready / startFailed (a slot started or could not), host.lost (a slot died),
+//                      host.requeue (a dead slot's tasks it never started), host.breakWith
 //
 // Invariants:
 // - a future is in at most one place: the room-waiter list (not yet submitted),
@@ -19,20 +23,26 @@
 // - counters: submitted = succeeded + failed + cancelled + running + queued.
 // - bookkeeping happens before a future settles, because settling resumes its
 //   awaiters synchronously and they may submit again.
+// - idle (nothing running, nothing queued) is observed only when no host call
+//   is under way: settling one task can start and finish a queued synchronous
+//   one inside the same call, before the outer task's future has settled.
+// - when the executor breaks, every queued future fails with its own
+//   BrokenExecutorError (carrying the cause); running tasks go on.
+import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { BrokenExecutorError, ExecutorShutdownError, QueueFullError, type SubmitError } from "../ExecutorError.ts"
 import * as future_ from "./future.ts"
-import type { FutureImpl } from "./future.ts"
+import { FutureImpl } from "./future.ts"
 import * as metrics_ from "./metrics.ts"
 import type { Recorder } from "./metrics.ts"
-
-type AnyFuture = FutureImpl<any, any>
+import { LinkedList, type Node } from "./queue.ts"
 
 /**
- * A unit of execution capacity: a fiber slot or a worker thread.
+ * A unit of execution capacity: a fiber slot or a worker thread. A slot kind
+ * extends it with what it needs (its worker, its running fiber).
  * @internal
  */
 export interface Slot {
@@ -52,10 +62,85 @@ export interface Slot {
 }
 
 /**
+ * Creates a fresh slot record for drivers.
+ * @internal
+ */
+export const makeSlot = (id: number): Slot => ({
+  id,
+  active: 0,
+  dispatched: 0,
+  retiring: false,
+  available: false,
+  closed: false,
+  idleCancel: undefined
+})
+
+/** What a work node cancels itself through (the dispatcher). */
+interface Canceller<S extends Slot> {
+  cancel(work: Work<S>): Effect.Effect<boolean>
+}
+
+/**
+ * The dispatcher's record of one submitted task: the queue links, the slot
+ * that runs it, its timings and its running-time limit. It owns the task's
+ * future (and is its `Owner`: cancelling the future cancels the work). Each
+ * executor extends it with its job (an effect and its context, a task and
+ * its encoded payload), so a slot reads typed fields, never casts.
+ * @internal
+ */
+export class Work<S extends Slot> implements future_.Owner, Node<Work<S>> {
+  prev: this | undefined = undefined
+  next: this | undefined = undefined
+  /** The slot running it (set at dispatch). */
+  slot: S | undefined = undefined
+  /** When metrics or tracing are on (Clock millis): admission time, then start time. */
+  t = 0
+  /** Milliseconds spent in the queue, set at dispatch when metrics or tracing are on. */
+  waited = 0
+  readonly future: FutureImpl<any, any>
+  private readonly canceller: Canceller<S>
+  /** The running-time limit in milliseconds (-1: none). */
+  readonly timeout: number
+
+  constructor(canceller: Canceller<S>, timeout: number) {
+    this.canceller = canceller
+    this.timeout = timeout
+    this.future = new FutureImpl(this)
+  }
+
+  cancel(): Effect.Effect<boolean> {
+    return this.canceller.cancel(this)
+  }
+}
+
+/**
+ * How a slot reports back to the dispatcher. The dispatcher hands one to the
+ * slot kind when it creates the driver.
+ * @internal
+ */
+export interface SlotHost<S extends Slot, W extends Work<S>> {
+  /** The slot that `spawn(id)` started can run tasks now. */
+  ready(id: number, slot: S): void
+  /** The slot that `spawn(id)` started could not start: the executor breaks. */
+  startFailed(id: number, reason: string, cause: unknown): void
+  /** The outcome of a task the slot ran, exactly once per `run`. */
+  complete(slot: S, work: W, exit: Exit.Exit<unknown, unknown>): void
+  /**
+   * The slot died holding tasks it never started: they go back to the head of
+   * the queue, in this order, and run on another slot.
+   */
+  requeue(slot: S, works: ReadonlyArray<W>): void
+  /** The slot died on its own; its tasks were reported with `complete` or `requeue`. */
+  lost(slot: S): void
+  /** Breaks the executor (a crash loop). */
+  breakWith(reason: string, cause: unknown): void
+}
+
+/**
  * How one kind of slot is created, runs a task, stops a task, and is closed.
  * @internal
  */
-export interface SlotDriver<S extends Slot> {
+export interface SlotDriver<S extends Slot, W extends Work<S>> {
   /** Tasks one slot holds at once (running, plus any sent ahead). */
   readonly capacity: number
   /**
@@ -64,22 +149,27 @@ export interface SlotDriver<S extends Slot> {
    */
   readonly concurrency: number
   /**
-   * Creates a slot. Calls `ready` once it can run tasks (possibly at once) or
-   * `failed` if it cannot (the executor then breaks). Returns a canceller, used
-   * when the executor is released while the slot is still starting.
+   * Starts a slot; reports `host.ready(id, slot)` once it can run tasks
+   * (possibly at once) or `host.startFailed(id, …)` if it cannot. Returns a
+   * canceller, used when the executor is released while the slot is still
+   * starting (then neither needs to be reported).
    */
-  readonly spawn: (
-    id: number,
-    ready: (slot: S) => void,
-    failed: (reason: string, cause: unknown) => void
-  ) => (() => Effect.Effect<void>) | undefined
-  /** Starts the future's job on the slot; reports the outcome with `complete`, exactly once. */
-  readonly run: (slot: S, future: AnyFuture) => void
-  /** Stops the future's running job; completes once the job has stopped and `complete` was called. */
-  readonly interrupt: (slot: S, future: AnyFuture) => Effect.Effect<void>
+  readonly spawn: (id: number) => (() => Effect.Effect<void>) | undefined
+  /** Starts the work's task on the slot; reports its outcome with `host.complete`, exactly once. */
+  readonly run: (slot: S, work: W) => void
+  /** Stops the work's running task; completes once it has stopped and `host.complete` was called. */
+  readonly interrupt: (slot: S, work: W) => Effect.Effect<void>
   /** Destroys a slot that runs no task. */
   readonly close: (slot: S) => Effect.Effect<void>
+  /** The task this slot runs in `fiber`, if any (so `shutdown` called from a task does not wait for itself). */
+  readonly runningIn?: ((slot: S, fiber: Fiber.Fiber<unknown, unknown>) => W | undefined) | undefined
 }
+
+/**
+ * A slot kind: builds its driver around the host it reports to.
+ * @internal
+ */
+export type SlotKind<S extends Slot, W extends Work<S>> = (host: SlotHost<S, W>) => SlotDriver<S, W>
 
 /** @internal */
 export interface Options {
@@ -115,23 +205,37 @@ export interface Stats {
   readonly cancelled: number
 }
 
-interface RoomWaiter {
-  readonly future: AnyFuture
-  resume: ((effect: Effect.Effect<void, SubmitError>) => void) | undefined
-  next: RoomWaiter | undefined
+/** A submitter suspended on a full queue (`whenFull: "suspend"`). */
+class RoomWaiter<W> implements Node<RoomWaiter<W>> {
+  prev: RoomWaiter<W> | undefined = undefined
+  next: RoomWaiter<W> | undefined = undefined
+  /** Taken into the queue: from here the submitter holds the future. */
+  admitted = false
+  readonly work: W
+  readonly resume: (effect: Effect.Effect<void, SubmitError>) => void
+  constructor(work: W, resume: (effect: Effect.Effect<void, SubmitError>) => void) {
+    this.work = work
+    this.resume = resume
+  }
+}
+
+/** A fiber in `shutdown({ wait: true })`, and the task it runs in when it is one of ours. */
+interface IdleWaiter<W> {
+  readonly own: W | undefined
+  readonly wake: () => void
 }
 
 /** @internal */
-export class Dispatcher<S extends Slot> implements future_.Owner {
+export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S, W>, Canceller<S> {
   readonly options: Options
-  readonly driver: SlotDriver<S>
+  readonly driver: SlotDriver<S, W>
   readonly recorder: Recorder | undefined
   private readonly clock: { currentTimeMillisUnsafe(): number } | undefined
 
-  // the queue: an intrusive doubly linked list through the futures themselves
-  private head: AnyFuture | undefined = undefined
-  private tail: AnyFuture | undefined = undefined
-  queued = 0
+  /** The queue (FIFO). */
+  private readonly queue = new LinkedList<W>()
+  /** Submitters waiting for room (whenFull: "suspend"), FIFO. */
+  private readonly waiters = new LinkedList<RoomWaiter<W>>()
 
   // slots
   readonly slots = new Set<S>()
@@ -140,7 +244,8 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   // before a busy one is sent a task ahead. One level when capacity is 1.
   private readonly levels: Array<Array<S>>
   private availableCount = 0
-  private spawning = 0
+  /** Slots starting: their ids, each until it reports ready or failed. */
+  private readonly spawning = new Set<number>()
   /** Slots in `slots` that take no new tasks (recycling after maxTasksPerSlot). */
   private retiringSlots = 0
   private nextSlotId = 1
@@ -148,12 +253,10 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   /** Slot closes under way; each removes itself when done. */
   private readonly closing = new Set<Fiber.Fiber<void>>()
 
-  // room waiters (whenFull: "suspend"), FIFO
-  private waitHead: RoomWaiter | undefined = undefined
-  private waitTail: RoomWaiter | undefined = undefined
-
-  // fibers waiting in shutdown({ wait: true }) for running + queued to reach 0
-  private idleWaiters: Array<() => void> = []
+  /** Fibers in shutdown({ wait: true }) waiting for running + queued to reach 0. */
+  private idleWaiters: Array<IdleWaiter<W>> = []
+  /** Host calls under way (they nest): idle is observed only at depth 0. */
+  private depth = 0
 
   isShutdown = false
   broken: BrokenExecutorError | undefined = undefined
@@ -166,20 +269,25 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   failed = 0
   cancelled = 0
 
-  constructor(options: Options, driver: SlotDriver<S>) {
+  constructor(options: Options, kind: SlotKind<S, W>) {
+    if (!Number.isInteger(options.maxWorkers) || options.maxWorkers < 1)
+      throw new Error("maxWorkers must be an integer >= 1")
+    this.options = options
+    this.driver = kind(this)
     // invariants the options validation must already have ensured
+    const driver = this.driver
     if (!Number.isInteger(driver.capacity) || driver.capacity < 1)
       throw new Error("slot capacity must be an integer >= 1")
     if (!Number.isInteger(driver.concurrency) || driver.concurrency < 1 || driver.concurrency > driver.capacity)
       throw new Error("slot concurrency must be an integer in [1, capacity]")
-    if (!Number.isInteger(options.maxWorkers) || options.maxWorkers < 1)
-      throw new Error("maxWorkers must be an integer >= 1")
-    this.options = options
-    this.driver = driver
     this.levels = Array.from({ length: driver.capacity }, () => [])
     this.recorder =
       options.metricsContext === undefined ? undefined : metrics_.make(options.name, options.metricsContext, this)
     this.clock = options.clock
+  }
+
+  get queued(): number {
+    return this.queue.size
   }
 
   /** Starts the `minWorkers` slots. */
@@ -192,29 +300,29 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   // -------------------------------------------------------------------------
 
   /**
-   * Admits a future: dispatches it, queues it, or (queue full) fails or
+   * Admits a work: dispatches it, queues it, or (queue full) fails or
    * suspends the caller until there is room. The common outcomes return an
    * `Exit` (no allocation beyond it): success with `value`, or the failure.
    */
-  submit<A>(future: AnyFuture, value: A): Effect.Effect<A, SubmitError> {
+  submit<A>(work: W, value: A): Effect.Effect<A, SubmitError> {
     const error = this.rejection()
     if (error !== undefined) return Exit.fail(error)
     const slot = this.availableCount > 0 ? this.pickSlot() : undefined
     if (slot !== undefined) {
-      this.accept(future)
-      this.dispatch(slot, future)
+      this.accept(work)
+      this.dispatch(slot, work)
       return Exit.succeed(value)
     }
     if (this.hasRoom()) {
-      this.accept(future)
-      this.enqueue(future)
+      this.accept(work)
+      this.queue.push(work)
       this.maybeSpawn()
       return Exit.succeed(value)
     }
     if (this.options.whenFull === "fail") {
       return Exit.fail(new QueueFullError({ executor: this.options.name, capacity: this.options.maxQueue }))
     }
-    return Effect.as(this.waitForRoom(future), value)
+    return this.waitForRoom(work, value)
   }
 
   private rejection(): SubmitError | undefined {
@@ -223,21 +331,21 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     return undefined
   }
 
-  private accept(future: AnyFuture): void {
-    future.owner = this
-    if (this.clock !== undefined) future.t = this.clock.currentTimeMillisUnsafe()
+  private accept(work: W): void {
+    if (this.clock !== undefined) work.t = this.clock.currentTimeMillisUnsafe()
     this.submitted++
   }
 
   /**
-   * Admits a future that has already failed (its payload could not be
+   * Admits a work that has already failed (its payload could not be
    * encoded): it counts as submitted and failed, and never reaches a slot.
    */
-  failFast<A>(future: AnyFuture, exit: Exit.Exit<never, unknown>, value: A): Effect.Effect<A, SubmitError> {
+  failFast<A>(work: W, exit: Exit.Exit<never, unknown>, value: A): Effect.Effect<A, SubmitError> {
     const error = this.rejection()
     if (error !== undefined) return Exit.fail(error)
-    this.accept(future)
-    this.settleUnstarted(future, exit, future_.FAILED)
+    this.accept(work)
+    this.settleUnstarted(work, exit, future_.FAILED)
+    this.checkIdle()
     return Exit.succeed(value)
   }
 
@@ -248,102 +356,75 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
    */
   private hasRoom(): boolean {
     const startable = this.broken === undefined ? Math.max(0, this.options.maxWorkers - this.liveSlots()) : 0
-    return this.queued - (this.spawning + startable) * this.driver.concurrency < this.options.maxQueue
+    return this.queue.size - (this.spawning.size + startable) * this.driver.concurrency < this.options.maxQueue
   }
 
-  private waitForRoom(future: AnyFuture): Effect.Effect<void, SubmitError> {
-    return Effect.callback<void, SubmitError>((resume) => {
-      const waiter: RoomWaiter = { future, resume, next: undefined }
-      if (this.waitTail === undefined) this.waitHead = waiter
-      else this.waitTail.next = waiter
-      this.waitTail = waiter
+  /**
+   * Suspends the submitter until there is room. Admission is atomic with
+   * respect to interruption up to the point this effect returns the future:
+   * a submitter interrupted while it waits leaves the list at once (it holds
+   * nothing there); one interrupted after it was let in, before this effect
+   * returned, cancels the work it would never hold (still queued then, so it
+   * never starts). As with any effect that returns a resource, a caller that
+   * is interruptible after `submit` returns holds the future from there on.
+   */
+  private waitForRoom<A>(work: W, value: A): Effect.Effect<A, SubmitError> {
+    let waiter: RoomWaiter<W> | undefined
+    const wait = Effect.callback<void, SubmitError>((resume) => {
+      waiter = new RoomWaiter(work, resume)
+      this.waiters.push(waiter)
       this.maybeSpawn()
       return Effect.sync(() => {
-        // interrupted while waiting: forget the waiter (it was not admitted)
-        waiter.resume = undefined
+        this.waiters.remove(waiter!)
       })
     })
+    return Effect.onExit(Effect.as(wait, value), (exit) =>
+      Exit.isFailure(exit) && waiter?.admitted === true && Cause.hasInterrupts(exit.cause)
+        ? Effect.asVoid(this.cancel(work))
+        : Effect.void
+    )
   }
 
   /** Moves waiters into the queue while there is room. */
   private admitWaiters(): void {
-    while (this.waitHead !== undefined && (this.hasRoom() || this.pickSlot() !== undefined)) {
-      const waiter = this.waitHead
-      this.waitHead = waiter.next
-      if (this.waitHead === undefined) this.waitTail = undefined
-      const resume = waiter.resume
-      if (resume === undefined) continue // its fiber was interrupted
-      waiter.resume = undefined
-      this.accept(waiter.future)
-      this.enqueue(waiter.future)
+    while (this.waiters.head !== undefined && (this.hasRoom() || this.pickSlot() !== undefined)) {
+      const waiter = this.waiters.shift()!
+      waiter.admitted = true
+      this.accept(waiter.work)
+      this.queue.push(waiter.work)
+      // resumed before the work can start: if its fiber is interrupted right
+      // here, it cancels the work while it is still queued
+      waiter.resume(Effect.void)
       this.drainQueue()
-      resume(Effect.void)
     }
     // a waiter admitted for a slot the pool may still start: start it
     this.maybeSpawn()
   }
 
   private rejectWaiters(error: SubmitError): void {
-    let waiter = this.waitHead
-    this.waitHead = this.waitTail = undefined
-    while (waiter !== undefined) {
-      const resume = waiter.resume
-      waiter.resume = undefined
-      if (resume !== undefined) resume(Effect.fail(error))
-      waiter = waiter.next
-    }
+    for (const waiter of this.waiters.drain()) waiter.resume(Effect.fail(error))
+  }
+
+  /** Waiters in the list (for tests: an interrupted submitter leaves at once). */
+  get waiting(): number {
+    return this.waiters.size
   }
 
   // -------------------------------------------------------------------------
   // queue
   // -------------------------------------------------------------------------
 
-  private enqueue(future: AnyFuture): void {
-    future.prev = this.tail
-    future.next = undefined
-    if (this.tail === undefined) this.head = future
-    else this.tail.next = future
-    this.tail = future
-    this.queued++
-  }
-
-  /** Puts a future at the head of the queue: it was taken from it once already. */
-  private enqueueFirst(future: AnyFuture): void {
-    future.prev = undefined
-    future.next = this.head
-    if (this.head === undefined) this.tail = future
-    else this.head.prev = future
-    this.head = future
-    this.queued++
-  }
-
-  private unlink(future: AnyFuture): void {
-    const { prev, next } = future
-    if (prev === undefined) this.head = next
-    else prev.next = next
-    if (next === undefined) this.tail = prev
-    else next.prev = prev
-    future.prev = future.next = undefined
-    this.queued--
-  }
-
-  private isQueued(future: AnyFuture): boolean {
-    return future.state === future_.PENDING && (future.prev !== undefined || this.head === future)
-  }
-
-  /** Hands queued futures to slots with room, then admits room waiters. */
+  /** Hands queued works to slots with room, then admits room waiters. */
   private pump(): void {
     this.drainQueue()
-    if (this.waitHead !== undefined) this.admitWaiters()
+    if (this.waiters.head !== undefined) this.admitWaiters()
   }
 
   private drainQueue(): void {
-    while (this.head !== undefined && this.availableCount > 0) {
+    while (this.queue.head !== undefined && this.availableCount > 0) {
       const slot = this.pickSlot()
       if (slot === undefined) return
-      const future = this.head
-      this.unlink(future)
-      this.dispatch(slot, future)
+      this.dispatch(slot, this.queue.shift()!)
     }
   }
 
@@ -351,13 +432,13 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   // slots
   // -------------------------------------------------------------------------
 
-  private dispatch(slot: S, future: AnyFuture): void {
+  private dispatch(slot: S, work: W): void {
     if (slot.idleCancel !== undefined) {
       slot.idleCancel()
       slot.idleCancel = undefined
     }
-    future_.markRunning(future)
-    future.slot = slot
+    future_.markRunning(work.future)
+    work.slot = slot
     this.running++
     this.removeAvailable(slot) // filed by its load, which changes now
     slot.active++
@@ -374,11 +455,11 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     }
     if (this.clock !== undefined) {
       const now = this.clock.currentTimeMillisUnsafe()
-      future.waited = now - future.t
-      future.t = now
-      this.recorder?.started(future)
+      work.waited = now - work.t
+      work.t = now
+      this.recorder?.started(work.waited)
     }
-    this.driver.run(slot, future)
+    this.driver.run(slot, work)
   }
 
   /**
@@ -390,7 +471,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
    */
   private pickSlot(): S | undefined {
     if (this.running >= this.options.maxWorkers * this.driver.capacity) return undefined
-    const levels = this.spawning > 0 ? this.driver.concurrency : this.levels.length
+    const levels = this.spawning.size > 0 ? this.driver.concurrency : this.levels.length
     for (let i = 0; i < levels; i++) {
       const level = this.levels[i]
       if (level.length > 0) return level[level.length - 1]
@@ -417,48 +498,45 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
 
   /** Slots that take tasks or will: started and not retiring, plus those starting. */
   private liveSlots(): number {
-    return this.spawning + this.slots.size - this.retiringSlots
+    return this.spawning.size + this.slots.size - this.retiringSlots
   }
 
   /** Starts a slot if work is waiting, no starting slot will take it, and the pool has room. */
   private maybeSpawn(): void {
     if (this.broken !== undefined) return
-    const waiting = this.queued + (this.waitHead !== undefined ? 1 : 0)
-    if (waiting <= this.spawning * this.driver.concurrency) return
+    const waiting = this.queue.size + (this.waiters.head !== undefined ? 1 : 0)
+    if (waiting <= this.spawning.size * this.driver.concurrency) return
     if (this.liveSlots() >= this.options.maxWorkers) return
     this.spawnSlot()
   }
 
   private spawnSlot(): void {
     const id = this.nextSlotId++
-    this.spawning++
-    let settled = false
-    const cancel = this.driver.spawn(
-      id,
-      (slot) => {
-        if (settled) return
-        settled = true
-        this.spawning--
-        this.spawnCancellers.delete(id)
-        this.slots.add(slot)
-        if (this.broken !== undefined || (this.isShutdown && this.queued === 0)) {
-          this.closeSlot(slot)
-          return
-        }
-        this.addAvailable(slot)
-        this.pump()
-        this.maybeSpawn()
-        this.watchIdle(slot)
-      },
-      (reason, cause) => {
-        if (settled) return
-        settled = true
-        this.spawning--
-        this.spawnCancellers.delete(id)
-        this.breakWith(reason, cause)
-      }
-    )
-    if (!settled && cancel !== undefined) this.spawnCancellers.set(id, cancel)
+    this.spawning.add(id)
+    const cancel = this.driver.spawn(id)
+    if (this.spawning.has(id) && cancel !== undefined) this.spawnCancellers.set(id, cancel)
+  }
+
+  /** Host: a slot started by `spawn(id)` is ready. */
+  ready(id: number, slot: S): void {
+    if (!this.spawning.delete(id)) return
+    this.spawnCancellers.delete(id)
+    this.slots.add(slot)
+    if (this.broken !== undefined || (this.isShutdown && this.queue.size === 0)) {
+      this.closeSlot(slot)
+      return
+    }
+    this.addAvailable(slot)
+    this.pump()
+    this.maybeSpawn()
+    this.watchIdle(slot)
+  }
+
+  /** Host: a slot started by `spawn(id)` could not start. */
+  startFailed(id: number, reason: string, cause: unknown): void {
+    if (!this.spawning.delete(id)) return
+    this.spawnCancellers.delete(id)
+    this.breakWith(reason, cause)
   }
 
   /** Starts the idle-retirement timer of a slot that runs nothing, when the pool is above minWorkers. */
@@ -469,7 +547,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     slot.idleCancel = schedule(this.options.idleTimeoutMs, () => {
       slot.idleCancel = undefined
       // (an idle slot may face a queue while a retiring slot finishes: it is needed)
-      if (slot.active === 0 && !slot.closed && this.queued === 0 && this.liveSlots() > this.options.minWorkers) {
+      if (slot.active === 0 && !slot.closed && this.queue.size === 0 && this.liveSlots() > this.options.minWorkers) {
         this.closeSlot(slot)
       }
     })
@@ -496,37 +574,36 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     fiber.addObserver(() => this.closing.delete(fiber))
   }
 
-  /**
-   * Called by the driver when a slot dies on its own (a crashed worker). Its
-   * running tasks must already have been reported with `complete`.
-   */
-  slotLost(slot: S): void {
+  /** Host: a slot died on its own (a crashed worker). */
+  lost(slot: S): void {
     if (!this.detach(slot)) return
     this.maybeSpawn()
     this.keepWarm()
   }
 
-  /**
-   * Called by the driver when a slot dies holding jobs it never started (sent
-   * ahead to a worker that crashed or was terminated): they go back to the
-   * head of the queue, in their order, and run on another slot. Jobs the slot
-   * may have started are reported with `complete` instead.
-   */
-  requeue(slot: S, futures: ReadonlyArray<AnyFuture>): void {
-    for (let i = futures.length - 1; i >= 0; i--) {
-      const future = futures[i]
-      if (future.state !== future_.RUNNING || future.slot !== slot) continue
-      this.running--
-      slot.active--
-      future_.markPending(future)
-      if (this.broken !== undefined) {
-        this.settleUnstarted(future, Exit.fail(this.broken), future_.FAILED)
-        continue
+  /** Host: a dead slot's tasks it never started go back to the head of the queue, in their order. */
+  requeue(slot: S, works: ReadonlyArray<W>): void {
+    this.depth++
+    try {
+      for (let i = works.length - 1; i >= 0; i--) {
+        const work = works[i]
+        if (work.future.state !== future_.RUNNING || work.slot !== slot) continue
+        this.running--
+        slot.active--
+        work.slot = undefined
+        future_.markPending(work.future)
+        if (this.broken !== undefined) {
+          this.settleUnstarted(work, Exit.fail(this.brokenError()), future_.FAILED)
+          continue
+        }
+        this.queue.unshift(work)
       }
-      this.enqueueFirst(future)
+      this.pump()
+      this.maybeSpawn()
+    } finally {
+      this.depth--
     }
-    this.pump()
-    this.maybeSpawn()
+    this.checkIdle()
   }
 
   /** Keeps the warm pool warm: starts the replacement of a crashed or recycled slot below minWorkers. */
@@ -538,26 +615,31 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   // completion
   // -------------------------------------------------------------------------
 
-  /** The driver reports the outcome of a job it ran. */
-  complete(slot: S, future: AnyFuture, exit: Exit.Exit<unknown, unknown>): void {
-    if (future.state !== future_.RUNNING || future.slot !== slot) return
-    this.running--
-    this.removeAvailable(slot) // filed by its load, which changes now
-    slot.active--
-    const outcome = future_.classify(exit)
-    this.count(outcome)
-    if (slot.retiring) {
-      if (slot.active === 0 && !slot.closed) {
-        this.recycled++
-        this.closeSlot(slot)
+  /** Host: the outcome of a task a slot ran. */
+  complete(slot: S, work: W, exit: Exit.Exit<unknown, unknown>): void {
+    if (work.future.state !== future_.RUNNING || work.slot !== slot) return
+    this.depth++
+    try {
+      this.running--
+      this.removeAvailable(slot) // filed by its load, which changes now
+      slot.active--
+      const outcome = future_.classify(exit)
+      this.count(outcome)
+      if (slot.retiring) {
+        if (slot.active === 0 && !slot.closed) {
+          this.recycled++
+          this.closeSlot(slot)
+        }
+      } else if (!slot.closed) {
+        this.addAvailable(slot)
       }
-    } else if (!slot.closed) {
-      this.addAvailable(slot)
+      this.pump()
+      this.watchIdle(slot)
+      if (this.recorder !== undefined) this.recorder.settled(this.clock!.currentTimeMillisUnsafe() - work.t)
+      future_.settle(work.future, exit, outcome)
+    } finally {
+      this.depth--
     }
-    this.pump()
-    this.watchIdle(slot)
-    this.recorder?.settled(this.clock!.currentTimeMillisUnsafe() - future.t)
-    future_.settle(future, exit, outcome)
     this.checkIdle()
   }
 
@@ -567,28 +649,33 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     else this.cancelled++
   }
 
-  /** Settles a future that never reached a slot (cancelled or failed in the queue, or failed at submit). */
-  private settleUnstarted(future: AnyFuture, exit: Exit.Exit<never, unknown>, outcome: number): void {
+  /** Settles a work that never reached a slot (cancelled or failed in the queue, or failed at submit). */
+  private settleUnstarted(work: W, exit: Exit.Exit<never, unknown>, outcome: number): void {
     this.count(outcome)
     this.recorder?.settled(-1)
-    future_.settle(future, exit, outcome)
+    future_.settle(work.future, exit, outcome)
   }
 
   // -------------------------------------------------------------------------
   // cancel
   // -------------------------------------------------------------------------
 
-  cancel(future: AnyFuture): Effect.Effect<boolean> {
+  cancel(work: W): Effect.Effect<boolean> {
     return Effect.suspend(() => {
-      if (this.isQueued(future)) {
-        this.unlink(future)
-        this.pump()
-        this.settleUnstarted(future, future_.cancelledExit, future_.CANCELLED)
+      const future = work.future
+      if (future.state === future_.PENDING && this.queue.remove(work)) {
+        this.depth++
+        try {
+          this.pump()
+          this.settleUnstarted(work, future_.cancelledExit, future_.CANCELLED)
+        } finally {
+          this.depth--
+        }
         this.checkIdle()
         return Effect.succeed(true)
       }
       if (future.state === future_.RUNNING) {
-        return Effect.map(this.driver.interrupt(future.slot as S, future), () => future.state === future_.CANCELLED)
+        return Effect.map(this.driver.interrupt(work.slot!, work), () => future.state === future_.CANCELLED)
       }
       return Effect.succeed(future.state === future_.CANCELLED)
     })
@@ -598,57 +685,106 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
   // broken, shutdown
   // -------------------------------------------------------------------------
 
-  /** Breaks the executor: queued and later submissions fail; running tasks go on. */
+  /** A fresh `BrokenExecutorError` like the one the executor broke with: each future fails with its own. */
+  private brokenError(): BrokenExecutorError {
+    const broken = this.broken!
+    return new BrokenExecutorError({ executor: broken.executor, reason: broken.reason, cause: broken.cause })
+  }
+
+  /** Host: breaks the executor. Queued and later submissions fail; running tasks go on. */
   breakWith(reason: string, cause: unknown): void {
     if (this.broken !== undefined) return
-    const error = new BrokenExecutorError({ executor: this.options.name, reason, cause })
-    this.broken = error
-    this.rejectWaiters(error)
-    const failure = Exit.fail(error)
-    while (this.head !== undefined) {
-      const future = this.head
-      this.unlink(future)
-      this.settleUnstarted(future, failure, future_.FAILED)
+    this.broken = new BrokenExecutorError({ executor: this.options.name, reason, cause })
+    this.depth++
+    try {
+      this.rejectWaiters(this.broken)
+      for (let work = this.queue.shift(); work !== undefined; work = this.queue.shift()) {
+        this.settleUnstarted(work, Exit.fail(this.brokenError()), future_.FAILED)
+      }
+      for (const slot of this.levels[0].slice()) this.closeSlot(slot) // idle ones; busy ones close when done
+    } finally {
+      this.depth--
     }
-    for (const slot of this.levels[0].slice()) this.closeSlot(slot) // idle ones; busy ones close when done
     this.checkIdle()
   }
 
   /** Stops accepting work; optionally cancels queued futures. Idempotent. */
   shutdownNow(cancelFutures: boolean): void {
-    if (!this.isShutdown) {
-      this.isShutdown = true
-      this.rejectWaiters(new ExecutorShutdownError({ executor: this.options.name }))
-    }
-    if (cancelFutures) {
-      while (this.head !== undefined) {
-        const future = this.head
-        this.unlink(future)
-        this.settleUnstarted(future, future_.cancelledExit, future_.CANCELLED)
+    this.depth++
+    try {
+      if (!this.isShutdown) {
+        this.isShutdown = true
+        this.rejectWaiters(new ExecutorShutdownError({ executor: this.options.name }))
       }
+      if (cancelFutures) {
+        for (let work = this.queue.shift(); work !== undefined; work = this.queue.shift()) {
+          this.settleUnstarted(work, future_.cancelledExit, future_.CANCELLED)
+        }
+      }
+    } finally {
+      this.depth--
     }
     this.checkIdle()
   }
 
+  /**
+   * Nothing queued, and nothing running but the caller's own task (`own`,
+   * when `shutdown` is called from inside one), with no host call under way.
+   */
+  private isIdle(own: W | undefined): boolean {
+    if (this.depth > 0 || this.queue.size > 0) return false
+    return this.running === 0 || (this.running === 1 && own !== undefined && own.future.state === future_.RUNNING)
+  }
+
   private checkIdle(): void {
-    if (this.running !== 0 || this.queued !== 0) return
-    if (this.isShutdown || this.broken !== undefined) {
+    if (this.depth > 0 || this.queue.size > 0 || this.running > 1) return
+    if (this.running === 0 && (this.isShutdown || this.broken !== undefined)) {
       for (const slot of this.slots) if (slot.active === 0) this.closeSlot(slot)
     }
     if (this.idleWaiters.length === 0) return
     const waiters = this.idleWaiters
     this.idleWaiters = []
-    for (const wake of waiters) wake()
+    for (const waiter of waiters) {
+      if (this.isIdle(waiter.own)) waiter.wake()
+      else this.idleWaiters.push(waiter)
+    }
   }
 
-  /** Waits until nothing runs and nothing is queued. */
+  /** The work whose task runs in `fiber`, when `fiber` runs one of this executor's tasks. */
+  private ownWork(fiber: Fiber.Fiber<unknown, unknown>): W | undefined {
+    const runningIn = this.driver.runningIn
+    if (runningIn === undefined || this.running === 0) return undefined
+    for (const slot of this.slots) {
+      if (slot.active === 0) continue
+      const work = runningIn(slot, fiber)
+      if (work !== undefined) return work
+    }
+    return undefined
+  }
+
+  /**
+   * Waits until nothing runs and nothing is queued. Called from inside one of
+   * this executor's tasks, it waits for every other task, not for itself.
+   */
   awaitIdle(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.driver.runningIn === undefined || this.running === 0) return this.waitIdle(undefined)
+      // after one yield the calling task (if it is one) is known by its fiber:
+      // a task that runs synchronously from its start has none until it suspends
+      return Effect.andThen(
+        Effect.yieldNow,
+        Effect.withFiber((fiber) => this.waitIdle(this.ownWork(fiber)))
+      )
+    })
+  }
+
+  private waitIdle(own: W | undefined): Effect.Effect<void> {
     return Effect.callback<void>((resume) => {
-      if (this.running === 0 && this.queued === 0) return resume(Effect.void)
-      const wake = () => resume(Effect.void)
-      this.idleWaiters.push(wake)
+      if (this.isIdle(own)) return resume(Effect.void)
+      const waiter: IdleWaiter<W> = { own, wake: () => resume(Effect.void) }
+      this.idleWaiters.push(waiter)
       return Effect.sync(() => {
-        const i = this.idleWaiters.indexOf(wake)
+        const i = this.idleWaiters.indexOf(waiter)
         if (i >= 0) this.idleWaiters.splice(i, 1)
       })
     })
@@ -659,6 +795,8 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     return Effect.suspend(() => {
       for (const slot of this.slots) this.closeSlot(slot)
       const cancellers = Array.from(this.spawnCancellers.values(), (cancel) => cancel())
+      // a slot stopped while starting reports nothing: it no longer counts as starting
+      for (const id of this.spawnCancellers.keys()) this.spawning.delete(id)
       this.spawnCancellers.clear()
       const closing = Array.from(this.closing, (fiber) => Effect.asVoid(Fiber.await(fiber)))
       return Effect.all([...cancellers, ...closing], { concurrency: "unbounded", discard: true })
@@ -670,7 +808,7 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
       maxWorkers: this.options.maxWorkers,
       workers: this.slots.size,
       running: this.running,
-      queued: this.queued,
+      queued: this.queue.size,
       submitted: this.submitted,
       succeeded: this.succeeded,
       failed: this.failed,
@@ -678,17 +816,3 @@ export class Dispatcher<S extends Slot> implements future_.Owner {
     }
   }
 }
-
-/**
- * Creates a fresh slot record for drivers.
- * @internal
- */
-export const makeSlot = (id: number): Slot => ({
-  id,
-  active: 0,
-  dispatched: 0,
-  retiring: false,
-  available: false,
-  closed: false,
-  idleCancel: undefined
-})

@@ -13,16 +13,36 @@ import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Scheduler from "effect/Scheduler"
 import * as Tracer from "effect/Tracer"
-import type { Slot, SlotDriver } from "./dispatcher.ts"
-import { makeSlot } from "./dispatcher.ts"
+import { makeSlot, type Slot, type SlotDriver, type SlotHost, Work } from "./dispatcher.ts"
+import type { Environment } from "./executor.ts"
 import * as future_ from "./future.ts"
-import type { FutureImpl } from "./future.ts"
 
-type AnyFuture = FutureImpl<any, any>
+/** A fiber slot: the task it runs now, if any. @internal */
+export interface FiberSlot extends Slot {
+  work: IoWork | undefined
+}
 
-/** @internal */
-export interface Host {
-  complete(slot: Slot, future: AnyFuture, exit: Exit.Exit<unknown, unknown>): void
+/**
+ * An I/O task: the effect and the submitter's context it runs with (both
+ * dropped once it starts), then the fiber running it.
+ * @internal
+ */
+export class IoWork extends Work<FiberSlot> {
+  effect: Effect.Effect<unknown, unknown> | undefined
+  context: Context.Context<never> | undefined
+  fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  /** Cancelled during its first synchronous run, before its fiber was known: interrupt it once it is. */
+  interruptRequested = false
+  constructor(
+    canceller: ConstructorParameters<typeof Work<FiberSlot>>[0],
+    timeout: number,
+    effect: Effect.Effect<unknown, unknown>,
+    context: Context.Context<never>
+  ) {
+    super(canceller, timeout)
+    this.effect = effect
+    this.context = context
+  }
 }
 
 /** @internal */
@@ -30,7 +50,6 @@ export interface Options {
   readonly name: string
   /** Run once per slot before its first task, with the executor's context. */
   readonly initializer: Effect.Effect<unknown, unknown> | undefined
-  readonly context: Context.Context<never>
   readonly scheduler: Scheduler.SchedulerDispatcher
   readonly tracing: boolean
 }
@@ -39,14 +58,18 @@ export interface Options {
 const budget = 2048
 
 /** @internal */
-export const make = (options: Options, host: Host): SlotDriver<Slot> => {
-  const pending: Array<AnyFuture> = []
+export const make = (
+  options: Options,
+  host: SlotHost<FiberSlot, IoWork>,
+  environment: Environment
+): SlotDriver<FiberSlot, IoWork> => {
+  const pending: Array<IoWork | undefined> = []
   let pendingIndex = 0
   let draining = false
   let scheduled = false
   // runForkWith(context) is curried; most tasks share their submitter's context
   let forkContext: Context.Context<never> | undefined
-  let fork: ReturnType<typeof Effect.runForkWith<never>> = Effect.runForkWith(options.context)
+  let fork: ReturnType<typeof Effect.runForkWith<never>> = Effect.runForkWith(environment.context)
 
   const drain = () => {
     scheduled = false
@@ -58,10 +81,10 @@ export const make = (options: Options, host: Host): SlotDriver<Slot> => {
         options.scheduler.scheduleTask(drain, 0)
         break
       }
-      const future = pending[pendingIndex]
-      pending[pendingIndex++] = undefined as any
+      const work = pending[pendingIndex]!
+      pending[pendingIndex++] = undefined
       // cancelled between dispatch and start: `interrupt` has settled it already
-      if (future.state === future_.RUNNING && future.handle === undefined) start(future)
+      if (work.future.state === future_.RUNNING && work.effect !== undefined) start(work)
     }
     if (pendingIndex === pending.length) {
       pending.length = 0
@@ -70,21 +93,21 @@ export const make = (options: Options, host: Host): SlotDriver<Slot> => {
     draining = false
   }
 
-  const start = (future: AnyFuture) => {
-    const slot = future.slot as Slot
-    let effect = future.job as Effect.Effect<unknown, unknown>
-    future.job = undefined
-    if (future.timeout >= 0) effect = Effect.timeout(effect, future.timeout)
-    const context = future.context as Context.Context<never>
-    future.context = undefined
+  const start = (work: IoWork) => {
+    const slot = work.slot!
+    let effect = work.effect!
+    const context = work.context!
+    work.effect = undefined
+    work.context = undefined
+    if (work.timeout >= 0) effect = Effect.timeout(effect, work.timeout)
     if (options.tracing) {
       const parent = Context.getOrUndefined(context, Tracer.ParentSpan)
       if (parent !== undefined) {
         effect = Effect.withSpan(effect, `${options.name}.task`, {
           attributes: {
             "executor.name": options.name,
-            "future.id": future.id,
-            "queue.wait_ms": future.waited
+            "future.id": work.future.id,
+            "queue.wait_ms": work.waited
           }
         })
       }
@@ -93,31 +116,41 @@ export const make = (options: Options, host: Host): SlotDriver<Slot> => {
       forkContext = context
       fork = Effect.runForkWith(context)
     }
+    slot.work = work
     const fiber = fork(effect)
     const exit = fiber.pollUnsafe()
-    if (exit !== undefined) {
-      host.complete(slot, future, exit)
-      return
-    }
-    future.handle = fiber
-    fiber.addObserver((exit) => {
-      host.complete(slot, future, exit)
-    })
+    if (exit !== undefined) return finish(slot, work, exit)
+    work.fiber = fiber
+    fiber.addObserver((exit) => finish(slot, work, exit))
+    if (work.interruptRequested) fiber.interruptUnsafe()
   }
+
+  const finish = (slot: FiberSlot, work: IoWork, exit: Exit.Exit<unknown, unknown>) => {
+    if (slot.work === work) slot.work = undefined
+    work.fiber = undefined
+    host.complete(slot, work, exit)
+  }
+
+  const ready = (id: number) => host.ready(id, { ...makeSlot(id), work: undefined })
 
   return {
     capacity: 1,
     concurrency: 1,
-    spawn(id, ready, failed) {
+    spawn(id) {
       const initializer = options.initializer
       if (initializer === undefined) {
-        ready(makeSlot(id))
+        ready(id)
         return undefined
       }
-      const fiber = Effect.runForkWith(options.context)(initializer)
+      let stopped = false
+      const fiber = environment.fork(initializer)
       const onExit = (exit: Exit.Exit<unknown, unknown>) => {
-        if (exit._tag === "Success") ready(makeSlot(id))
-        else if (!Cause.hasInterruptsOnly(exit.cause)) failed("initializer failed", Cause.squash(exit.cause))
+        if (exit._tag === "Success") return ready(id)
+        // interrupted by the executor's release: no failure, nothing to report
+        if (stopped) return
+        // interrupted otherwise (it interrupted itself): a failed start, or the slot would start forever
+        const reason = Cause.hasInterruptsOnly(exit.cause) ? "initializer was interrupted" : "initializer failed"
+        host.startFailed(id, reason, Cause.squash(exit.cause))
       }
       const exit = fiber.pollUnsafe()
       if (exit !== undefined) {
@@ -125,26 +158,38 @@ export const make = (options: Options, host: Host): SlotDriver<Slot> => {
         return undefined
       }
       fiber.addObserver(onExit)
-      return () => Effect.asVoid(interruptFiber(fiber))
+      return () =>
+        Effect.suspend(() => {
+          stopped = true
+          return interruptFiber(fiber)
+        })
     },
-    run(_slot, future) {
-      pending.push(future)
+    run(_slot, work) {
+      pending.push(work)
       if (!draining && !scheduled) drain()
     },
-    interrupt(slot, future) {
+    interrupt(slot, work) {
       return Effect.suspend(() => {
-        const fiber = future.handle as Fiber.Fiber<unknown, unknown> | undefined
+        const fiber = work.fiber
         if (fiber === undefined) {
-          // dispatched but not started yet: it never will be
-          host.complete(slot, future, future_.cancelledExit)
-          return Effect.void
+          if (work.effect !== undefined) {
+            // dispatched but not started yet: it never will be
+            work.effect = undefined
+            work.context = undefined
+            host.complete(slot, work, future_.cancelledExit)
+          } else {
+            // in its first synchronous run (it woke the canceller): interrupted as soon as it yields
+            work.interruptRequested = true
+          }
+          return Effect.asVoid(future_.exit(work.future))
         }
         fiber.interruptUnsafe()
         // the fiber's observer settles the future once its finalizers have run
-        return Effect.asVoid(future_.exit(future))
+        return Effect.asVoid(future_.exit(work.future))
       })
     },
-    close: () => Effect.void
+    close: () => Effect.void,
+    runningIn: (slot, fiber) => (slot.work !== undefined && slot.work.fiber === fiber ? slot.work : undefined)
   }
 }
 

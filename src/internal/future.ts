@@ -18,6 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { pipeArguments } from "effect/Pipeable"
 import { CancelledError } from "../ExecutorError.ts"
+import type { Future } from "../Future.ts"
 
 /** @internal */
 export const TypeId = "~effect-futures/Future" as const
@@ -40,12 +41,13 @@ export const stateNames = ["pending", "running", "succeeded", "failed", "cancell
 export type StateName = (typeof stateNames)[number]
 
 /**
- * What a future needs from the executor that owns it: a way to cancel it.
- * Standalone futures (no owner) are cancelled by settling them directly.
+ * What a future needs from the executor that owns it: a way to cancel it (the
+ * owner is the dispatcher's record of the task). Standalone futures (no
+ * owner) are cancelled by settling them directly.
  * @internal
  */
 export interface Owner {
-  readonly cancel: (future: FutureImpl<any, any>) => Effect.Effect<boolean>
+  cancel(): Effect.Effect<boolean>
 }
 
 /** @internal */
@@ -58,9 +60,14 @@ interface DoneCallback {
 
 let nextId = 1
 
-/** @internal */
-export class FutureImpl<A, E> {
-  declare readonly [TypeId]: typeof variance
+/**
+ * A future: its state, its outcome once settled, and who waits for it. What
+ * an executor needs to run the task (the job, queue links, the slot) lives in
+ * the executor's own record of the task, the future's `owner`.
+ * @internal
+ */
+export class FutureImpl<A, E> implements Future<A, E> {
+  declare readonly [TypeId]: Future<A, E>[typeof TypeId]
   readonly id: number
   state: number = PENDING
   exit: Exit.Exit<A, E | CancelledError> | undefined = undefined
@@ -68,21 +75,6 @@ export class FutureImpl<A, E> {
   observers: Array<Observer> | undefined = undefined
   callbacks: Array<DoneCallback> | undefined = undefined
   owner: Owner | undefined
-  // Owned by the dispatcher: the job to run (dropped once handed to a slot),
-  // the intrusive queue links, and the slot and handle of a running task.
-  job: unknown = undefined
-  prev: FutureImpl<any, any> | undefined = undefined
-  next: FutureImpl<any, any> | undefined = undefined
-  slot: unknown = undefined
-  handle: unknown = undefined
-  // The submitter's context (the I/O executor runs the task with it) and the
-  // task's running-time limit in milliseconds (-1: none).
-  context: unknown = undefined
-  timeout = -1
-  // When metrics or tracing are on (Clock millis): admission time, then start
-  // time; and the time spent in the queue, set at start.
-  t = 0
-  waited = 0
 
   constructor(owner: Owner | undefined) {
     this.id = nextId++
@@ -109,8 +101,14 @@ const variance = { _A: (a: never) => a, _E: (e: never) => e }
 /** @internal */
 export const makeUnsafe = <A, E>(owner?: Owner): FutureImpl<A, E> => new FutureImpl<A, E>(owner)
 
+/**
+ * The implementation behind a public `Future` (every future is one).
+ * @internal
+ */
+export const impl = <A, E>(self: Future<A, E>): FutureImpl<A, E> => self as FutureImpl<A, E>
+
 /** @internal */
-export const isDoneUnsafe = (self: FutureImpl<any, any>): boolean => self.state >= SUCCEEDED
+export const isDoneUnsafe = <A, E>(self: Future<A, E>): boolean => impl(self).state >= SUCCEEDED
 
 /**
  * Moves a pending future to running. Returns false when it is no longer pending.
@@ -128,7 +126,6 @@ export const markRunning = (self: FutureImpl<any, any>): boolean => {
  */
 export const markPending = (self: FutureImpl<any, any>): void => {
   self.state = PENDING
-  self.slot = undefined
 }
 
 /**
@@ -161,10 +158,7 @@ export const settle = <A, E>(
             )
           : exit
   self.exit = final
-  self.job = undefined
-  self.handle = undefined
-  self.slot = undefined
-  self.context = undefined
+  self.owner = undefined
   if (self.deferred !== undefined) Deferred.doneUnsafe(self.deferred, final)
   const observers = self.observers
   if (observers !== undefined) {
@@ -194,23 +188,29 @@ export const classify = (exit: Exit.Exit<unknown, unknown>): number =>
 export const cancelledExit: Exit.Exit<never> = Exit.interrupt()
 
 /** @internal */
-export const await_ = <A, E>(self: FutureImpl<A, E>): Effect.Effect<A, E | CancelledError> =>
+export const await_ = <A, E>(future: Future<A, E>): Effect.Effect<A, E | CancelledError> => {
+  const self = impl(future)
   // a settled future's exit never changes, so it can be returned as is
-  self.exit !== undefined
+  return self.exit !== undefined
     ? self.exit
     : Effect.suspend(() => {
         if (self.exit !== undefined) return self.exit
         self.deferred ??= Deferred.makeUnsafe()
         return Deferred.await(self.deferred)
       })
+}
 
 /** @internal */
-export const exit = <A, E>(self: FutureImpl<A, E>): Effect.Effect<Exit.Exit<A, E | CancelledError>> =>
+export const exit = <A, E>(self: Future<A, E>): Effect.Effect<Exit.Exit<A, E | CancelledError>> =>
   Effect.exit(await_(self))
 
 /** @internal */
-export const cancel = (self: FutureImpl<any, any>): Effect.Effect<boolean> =>
+export const stateName = <A, E>(self: Future<A, E>): StateName => stateNames[impl(self).state]
+
+/** @internal */
+export const cancel = <A, E>(future: Future<A, E>): Effect.Effect<boolean> =>
   Effect.suspend(() => {
+    const self = impl(future)
     switch (self.state) {
       case SUCCEEDED:
       case FAILED:
@@ -218,7 +218,7 @@ export const cancel = (self: FutureImpl<any, any>): Effect.Effect<boolean> =>
       case CANCELLED:
         return Effect.succeed(true)
     }
-    if (self.owner !== undefined) return self.owner.cancel(self)
+    if (self.owner !== undefined) return self.owner.cancel()
     settle(self, cancelledExit)
     return Effect.succeed(true)
   })
@@ -230,9 +230,9 @@ export const cancel = (self: FutureImpl<any, any>): Effect.Effect<boolean> =>
  * Results are in input order.
  * @internal
  */
-export const cancelAll = (futures: Iterable<FutureImpl<any, any>>): Effect.Effect<Array<boolean>> =>
+export const cancelAll = <A, E>(futures: Iterable<Future<A, E>>): Effect.Effect<Array<boolean>> =>
   Effect.suspend(() => {
-    const list = Array.from(futures)
+    const list = Array.from(futures, impl)
     const results = new Array<boolean>(list.length)
     const queued: Array<number> = []
     const started: Array<number> = []
@@ -269,10 +269,11 @@ export const addObserver = (self: FutureImpl<any, any>, observer: Observer): (()
 
 /** @internal */
 export const addDoneCallback = <A, E>(
-  self: FutureImpl<A, E>,
-  f: (future: FutureImpl<A, E>) => Effect.Effect<void, unknown, never>
+  future: Future<A, E>,
+  f: (future: Future<A, E>) => Effect.Effect<void, unknown, never>
 ): Effect.Effect<void> =>
   Effect.withFiber((fiber) => {
+    const self = impl(future)
     if (self.state >= SUCCEEDED) return guardCallback(self, f)
     const callback: DoneCallback = { f, context: fiber.context }
     if (self.callbacks === undefined) self.callbacks = [callback]

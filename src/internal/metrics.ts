@@ -6,12 +6,11 @@
 import type * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
 import * as ExecutorMetrics from "../ExecutorMetrics.ts"
-import type { FutureImpl } from "./future.ts"
 
 /** @internal */
 export interface Recorder {
-  /** The dispatcher has set `future.waited`. */
-  readonly started: (future: FutureImpl<any, any>) => void
+  /** A task started after `waitedMs` in the queue. */
+  readonly started: (waitedMs: number) => void
   /** `ranMs` is -1 for a future that never started. */
   readonly settled: (ranMs: number) => void
 }
@@ -54,8 +53,8 @@ export const make = (executor: string, context: Context.Context<never>, counters
   const queueWait = histogram(m.queueWait)
   const runTime = histogram(m.runTime)
   return {
-    started(future) {
-      queueWait(future.waited, context)
+    started(waitedMs) {
+      queueWait(waitedMs, context)
     },
     settled(ranMs) {
       if (ranMs >= 0) runTime(ranMs, context)

@@ -44,6 +44,11 @@ export const INTERRUPTED = 3
 export const CODEC_ERROR = 4
 /** No handler is registered for the task name; value is the name. @internal */
 export const UNKNOWN_TASK = 5
+/**
+ * A chunk stopped at a failing item; value is [successes, kind, value]: the
+ * encoded results of the items before it, and that item's failure. @internal
+ */
+export const CHUNK_PARTIAL = 6
 
 /** What the parent passes as the worker's `workerData`. @internal */
 export interface WorkerData {

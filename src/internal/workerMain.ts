@@ -18,6 +18,7 @@ import * as Scope from "effect/Scope"
 import { parentPort, workerData } from "node:worker_threads"
 import type * as Task from "../Task.ts"
 import * as codec from "./codec.ts"
+import * as cpuJob from "./cpuJob.ts"
 import * as protocol from "./protocol.ts"
 
 /** @internal */
@@ -43,13 +44,6 @@ export interface Transfer<A> {
 
 type Transferable = ArrayBuffer | import("node:worker_threads").MessagePort | { readonly [key: string]: unknown }
 
-interface Entry {
-  readonly handler: Handler
-  readonly payload: codec.Codec
-  readonly success: codec.Codec
-  readonly error: codec.Codec
-}
-
 interface Job {
   readonly id: number
   readonly name: string
@@ -64,15 +58,10 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
   if (port === null || data?.$effectFutures !== 1) {
     throw new Error("CpuWorker.serve must run in a worker thread started by a CpuExecutor")
   }
-  const entries = new Map<string, Entry>()
+  const entries = new Map<string, cpuJob.Entry>()
   for (const handler of handlers) {
     if (entries.has(handler.task.name)) throw new Error(`CpuWorker.serve: task "${handler.task.name}" is served twice`)
-    entries.set(handler.task.name, {
-      handler,
-      payload: codec.of(handler.task.payload),
-      success: codec.of(handler.task.success),
-      error: codec.of(handler.task.error)
-    })
+    entries.set(handler.task.name, cpuJob.makeEntry(handler.task, handler.run))
   }
 
   const concurrency = data.concurrency
@@ -120,39 +109,11 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     outbox.push(id, kind, value)
   }
 
-  const encodeSuccess = (entry: Entry, value: unknown): [number, unknown] => {
-    const unwrapped = unwrapTransfer(value, transfers)
-    const encoded = entry.success.encode(unwrapped)
-    return encoded instanceof codec.Invalid
-      ? [protocol.CODEC_ERROR, ["success", encoded.message]]
-      : [protocol.SUCCESS, encoded]
-  }
+  const unwrap = (value: unknown) => unwrapTransfer(value, transfers)
 
-  const settle = (job: Job, entry: Entry, exit: Exit.Exit<unknown, unknown>) => {
-    if (Exit.isSuccess(exit)) {
-      if (!job.chunk) {
-        const [kind, value] = encodeSuccess(entry, exit.value)
-        return reply(job.id, kind, value)
-      }
-      const values = exit.value as Array<unknown>
-      const out = new Array(values.length)
-      for (let i = 0; i < values.length; i++) {
-        const [kind, value] = encodeSuccess(entry, values[i])
-        if (kind !== protocol.SUCCESS) return reply(job.id, kind, value)
-        out[i] = value
-      }
-      return reply(job.id, protocol.SUCCESS, out)
-    }
-    const cause = exit.cause
-    if (Cause.hasInterruptsOnly(cause)) return reply(job.id, protocol.INTERRUPTED, undefined)
-    const error = Cause.findError(cause)
-    if (error._tag === "Success") {
-      const encoded = entry.error.encode(error.success)
-      return encoded instanceof codec.Invalid
-        ? reply(job.id, protocol.CODEC_ERROR, ["error", encoded.message])
-        : reply(job.id, protocol.FAILURE, encoded)
-    }
-    return reply(job.id, protocol.DEFECT, codec.encodeDefect(Cause.squash(cause)))
+  const settle = (job: Job, entry: cpuJob.Entry, exit: Exit.Exit<unknown, unknown>) => {
+    const [kind, value] = cpuJob.encodeExit(entry, job.chunk, exit, unwrap)
+    reply(job.id, kind, value)
   }
 
   const taken = data.taken
@@ -160,25 +121,8 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     if (taken !== undefined) Atomics.add(taken, 0, 1)
     const entry = entries.get(job.name)
     if (entry === undefined) return reply(job.id, protocol.UNKNOWN_TASK, job.name)
-    let effect: Effect.Effect<unknown, unknown>
-    try {
-      if (job.chunk) {
-        const payloads = job.payload as Array<unknown>
-        const decoded = new Array(payloads.length)
-        for (let i = 0; i < payloads.length; i++) {
-          const result = entry.payload.decode(payloads[i])
-          if (result instanceof codec.Invalid) return reply(job.id, protocol.CODEC_ERROR, ["payload", result.message])
-          decoded[i] = result
-        }
-        effect = runChunk(entry.handler, decoded)
-      } else {
-        const result = entry.payload.decode(job.payload)
-        if (result instanceof codec.Invalid) return reply(job.id, protocol.CODEC_ERROR, ["payload", result.message])
-        effect = entry.handler.run(result)
-      }
-    } catch (defect) {
-      return reply(job.id, protocol.DEFECT, codec.encodeDefect(defect))
-    }
+    const effect = cpuJob.prepare(entry, job.payload, job.chunk)
+    if (!Effect.isEffect(effect)) return reply(job.id, effect[0], effect[1])
     if (Exit.isExit(effect)) return settle(job, entry, effect)
     const fiber = Effect.runFork(effect)
     const exit = fiber.pollUnsafe()
@@ -297,34 +241,6 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
  * batch; after a long one the result goes out at once.
  */
 const sliceMs = 1
-
-const runChunk = (handler: Handler, payloads: Array<unknown>): Effect.Effect<Array<unknown>, unknown> =>
-  Effect.suspend((): Effect.Effect<Array<unknown>, unknown> => {
-    // items run one after another and the chunk fails at its first failing
-    // item; while handlers return an Exit, no fiber work is needed
-    const out = new Array(payloads.length)
-    let i = 0
-    let pending: Effect.Effect<unknown, unknown> | undefined
-    for (; i < payloads.length; i++) {
-      const effect = handler.run(payloads[i])
-      if (!Exit.isExit(effect)) {
-        pending = effect
-        break
-      }
-      if (Exit.isFailure(effect)) return effect as Exit.Exit<never, unknown>
-      out[i] = effect.value
-    }
-    if (pending === undefined) return Exit.succeed(out)
-    const from = i
-    return Effect.forEach(
-      payloads.slice(from),
-      (payload, j) =>
-        Effect.map(j === 0 ? pending : handler.run(payload), (value) => {
-          out[from + j] = value
-        }),
-      { discard: true }
-    ).pipe(Effect.as(out))
-  })
 
 const unwrapTransfer = (value: unknown, transfers: Array<Transferable>): unknown => {
   if (typeof value === "object" && value !== null && TransferTypeId in value) {

@@ -8,41 +8,56 @@
 // with WorkerCrashedError; too many crashes in a window break the executor
 // instead of crash-looping.
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { Worker, type WorkerOptions } from "node:worker_threads"
-import { TaskCodecError, WorkerCrashedError } from "../ExecutorError.ts"
+import { WorkerCrashedError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
 import * as codec from "./codec.ts"
-import type { Slot, SlotDriver } from "./dispatcher.ts"
-import { makeSlot } from "./dispatcher.ts"
+import * as cpuJob from "./cpuJob.ts"
+import { makeSlot, type Slot, type SlotDriver, type SlotHost, Work } from "./dispatcher.ts"
+import type { Environment } from "./executor.ts"
 import * as future_ from "./future.ts"
-import type { FutureImpl } from "./future.ts"
 import * as protocol from "./protocol.ts"
 
-type AnyFuture = FutureImpl<any, any>
-
-/** What a CPU future carries to its worker. @internal */
-export interface Job {
+/**
+ * A CPU task: the task, its encoded payload (or a chunk's payloads) and what
+ * to transfer with it; then, while it is on a worker, whether it is being
+ * stopped and its timeout timer.
+ * @internal
+ */
+export class CpuWork extends Work<WorkerSlot> {
   readonly task: Task.AnyTask
-  /** The encoded payload, or the encoded payloads of a chunk. */
-  readonly payload: unknown
+  /** The encoded payload; dropped once its result is in. */
+  payload: unknown
   readonly chunk: boolean
   readonly transfer: ReadonlyArray<any> | undefined
-}
-
-interface Running {
-  cancelling: boolean
-  timedOut: boolean
-  timer: Fiber.Fiber<unknown, unknown> | undefined
+  /** Cancelled while on its worker. */
+  cancelling = false
+  /** Its timeout fired while on its worker. */
+  timedOut = false
+  timer: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  constructor(
+    canceller: ConstructorParameters<typeof Work<WorkerSlot>>[0],
+    timeout: number,
+    task: Task.AnyTask,
+    payload: unknown,
+    chunk: boolean,
+    transfer: ReadonlyArray<any> | undefined
+  ) {
+    super(canceller, timeout)
+    this.task = task
+    this.payload = payload
+    this.chunk = chunk
+    this.transfer = transfer
+  }
 }
 
 /** @internal */
 export interface WorkerSlot extends Slot {
   readonly worker: Worker
-  readonly inflight: Map<number, AnyFuture>
+  readonly inflight: Map<number, CpuWork>
   booted: boolean
   exited: boolean
   exitCode: number | undefined
@@ -55,18 +70,10 @@ export interface WorkerSlot extends Slot {
   killing: boolean
   readonly exitWaiters: Array<() => void>
   /** Tasks dispatched this turn, sent together on a microtask. */
-  outbox: Array<AnyFuture>
+  outbox: Array<CpuWork>
   /** Tasks posted to the worker, and (shared) how many of them it has taken: see `protocol.WorkerData`. */
   posted: number
   readonly taken: Int32Array
-}
-
-/** @internal */
-export interface Host {
-  complete(slot: Slot, future: AnyFuture, exit: Exit.Exit<unknown, unknown>): void
-  requeue(slot: Slot, futures: ReadonlyArray<AnyFuture>): void
-  slotLost(slot: Slot): void
-  breakWith(reason: string, cause: unknown): void
 }
 
 /** @internal */
@@ -84,9 +91,6 @@ export interface Options {
   readonly closeTimeoutMs: number
   readonly maxCrashes: number
   readonly crashWindowMs: number
-  /** The executor's context: timers (grace periods, timeouts, backoff) use its Clock. */
-  readonly context: Context.Context<never>
-  readonly clock: { currentTimeMillisUnsafe(): number }
 }
 
 /** @internal */
@@ -98,12 +102,17 @@ export interface Counters {
 }
 
 /** @internal */
-export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { readonly counters: Counters } => {
-  const fork = Effect.runForkWith(options.context)
-  const counters: Counters = { restarts: 0, crashes: 0, threads: 0 }
+export const make = (
+  options: Options,
+  host: SlotHost<WorkerSlot, CpuWork>,
+  environment: Environment,
+  counters: Counters
+): SlotDriver<WorkerSlot, CpuWork> => {
+  // timers (grace periods, timeouts, backoff) run on the executor's Clock
+  const fork = environment.fork
   // crash times (Clock millis) inside the window, for backoff and the crash limit
   let recentCrashes: Array<number> = []
-  const now = () => options.clock.currentTimeMillisUnsafe()
+  const now = () => environment.clock.currentTimeMillisUnsafe()
 
   const backoffMs = () => {
     const t = now()
@@ -129,67 +138,37 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
       return waitExit(slot)
     })
 
-  const decode = (future: AnyFuture, kind: number, value: unknown): Exit.Exit<unknown, unknown> => {
-    const job = future.job as Job
-    const task = job.task
-    switch (kind) {
-      case protocol.SUCCESS: {
-        const success = codec.of(task.success)
-        if (!job.chunk) {
-          const r = success.decode(value)
-          return r instanceof codec.Invalid ? codecError(task, "success", r.message) : Exit.succeed(r)
-        }
-        const values = value as Array<unknown>
-        const out = new Array(values.length)
-        for (let i = 0; i < values.length; i++) {
-          const r = success.decode(values[i])
-          if (r instanceof codec.Invalid) return codecError(task, "success", r.message)
-          out[i] = r
-        }
-        return Exit.succeed(out)
-      }
-      case protocol.FAILURE: {
-        const r = codec.of(task.error).decode(value)
-        return r instanceof codec.Invalid ? codecError(task, "error", r.message) : Exit.fail(r)
-      }
-      case protocol.DEFECT:
-        return Exit.die(codec.decodeDefect(value))
-      case protocol.INTERRUPTED:
-        return stopped(future)
-      case protocol.CODEC_ERROR: {
-        const [phase, reason] = value as [TaskCodecError["phase"], string]
-        return codecError(task, phase, reason)
-      }
-      default:
-        return codecError(task, "payload", `the worker serves no task named "${String(value)}"`)
+  const decode = (work: CpuWork, kind: number, value: unknown): Exit.Exit<unknown, unknown> =>
+    kind === protocol.INTERRUPTED ? stopped(work) : cpuJob.decodeResult(work.task, work.chunk, kind, value)
+
+  /** Takes a work off its worker: no longer in flight there, its timeout timer stopped. */
+  const takeOff = (slot: WorkerSlot, work: CpuWork) => {
+    slot.inflight.delete(work.future.id)
+    if (work.timer !== undefined) {
+      work.timer.interruptUnsafe()
+      work.timer = undefined
     }
   }
 
-  /** Takes a future off its worker: no longer in flight there, its timeout timer stopped. */
-  const takeOff = (slot: WorkerSlot, future: AnyFuture) => {
-    slot.inflight.delete(future.id)
-    const running = future.handle as Running | undefined
-    if (running?.timer !== undefined) running.timer.interruptUnsafe()
+  const finish = (slot: WorkerSlot, work: CpuWork, exit: Exit.Exit<unknown, unknown>) => {
+    takeOff(slot, work)
+    work.payload = undefined
+    host.complete(slot, work, exit)
   }
 
-  const finish = (slot: WorkerSlot, future: AnyFuture, exit: Exit.Exit<unknown, unknown>) => {
-    takeOff(slot, future)
-    host.complete(slot, future, exit)
-  }
-
-  const onMessage = (slot: WorkerSlot, ready: (slot: WorkerSlot) => void, message: Array<any>) => {
+  const onMessage = (slot: WorkerSlot, message: Array<any>) => {
     switch (message[0]) {
       case protocol.RESULTS: {
         const results = message[1] as Array<any>
         for (let i = 0; i < results.length; i += 3) {
-          const future = slot.inflight.get(results[i])
-          if (future !== undefined) finish(slot, future, decode(future, results[i + 1], results[i + 2]))
+          const work = slot.inflight.get(results[i])
+          if (work !== undefined) finish(slot, work, decode(work, results[i + 1], results[i + 2]))
         }
         return
       }
       case protocol.READY:
         slot.booted = true
-        return ready(slot)
+        return host.ready(slot.id, slot)
       case protocol.INIT_FAILED:
         // reported on exit: until then the slot is still starting, so a release
         // in between waits for the thread instead of leaving it behind
@@ -200,16 +179,16 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
     }
   }
 
-  const onExit = (slot: WorkerSlot, failed: Failed, code: number) => {
+  const onExit = (slot: WorkerSlot, code: number) => {
     slot.exited = true
     counters.threads--
     slot.exitCode = code
     for (const wake of slot.exitWaiters.splice(0)) wake()
     if (!slot.booted) {
       if (slot.initFailure !== undefined) {
-        failed("initializer failed", slot.initFailure.cause)
+        host.startFailed(slot.id, "initializer failed", slot.initFailure.cause)
       } else if (!slot.closing) {
-        failed(`worker ${slot.id} exited during startup (exit code ${code})`, slot.lastError)
+        host.startFailed(slot.id, `worker ${slot.id} exited during startup (exit code ${code})`, slot.lastError)
       }
       return
     }
@@ -233,7 +212,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
         )
       }
     }
-    host.slotLost(slot)
+    host.lost(slot)
     // tasks it never started run elsewhere: those never posted, and the last
     // posted ones it had not taken (it takes them in order; one it dropped out
     // of order was being stopped, and is settled as such below)
@@ -241,18 +220,15 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
     const unposted = slot.outbox.length
     slot.outbox = []
     const untaken = Math.max(0, slot.posted - Atomics.load(slot.taken, 0))
-    const rerun = held.slice(Math.max(0, held.length - unposted - untaken)).filter((f) => !stopping(f))
-    for (const future of rerun) {
-      takeOff(slot, future) // its timeout starts again with it
-      future.handle = undefined
-    }
+    const rerun = held.slice(Math.max(0, held.length - unposted - untaken)).filter((w) => !stopping(w))
+    for (const work of rerun) takeOff(slot, work) // its timeout starts again with it
     if (rerun.length > 0) host.requeue(slot, rerun)
-    for (const future of Array.from(slot.inflight.values())) {
+    for (const work of Array.from(slot.inflight.values())) {
       finish(
         slot,
-        future,
-        stopping(future)
-          ? stopped(future)
+        work,
+        stopping(work)
+          ? stopped(work)
           : Exit.fail(new WorkerCrashedError({ workerId: slot.id, exitCode: code, reason }))
       )
     }
@@ -260,48 +236,47 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
 
   /** Sends the tasks dispatched to a worker this turn: one message, or one each if a payload cannot be cloned. */
   const send = (slot: WorkerSlot) => {
-    const futures = slot.outbox
+    const works = slot.outbox
     slot.outbox = []
     if (slot.exited) return // its exit has settled them
-    if (futures.length === 1) return sendOne(slot, futures[0])
+    if (works.length === 1) return sendOne(slot, works[0])
     const batch: Array<unknown> = []
     const transfers: Array<any> = []
-    for (const future of futures) {
-      const job = future.job as Job
-      batch.push(job.chunk ? protocol.RUN_CHUNK : protocol.RUN, future.id, job.task.name, job.payload)
-      if (job.transfer !== undefined) transfers.push(...job.transfer)
+    for (const work of works) {
+      batch.push(work.chunk ? protocol.RUN_CHUNK : protocol.RUN, work.future.id, work.task.name, work.payload)
+      if (work.transfer !== undefined) transfers.push(...work.transfer)
     }
     try {
       slot.worker.postMessage([protocol.RUN_BATCH, batch], transfers)
-      slot.posted += futures.length
+      slot.posted += works.length
     } catch {
-      for (const future of futures) sendOne(slot, future)
+      for (const work of works) sendOne(slot, work)
     }
   }
 
-  const sendOne = (slot: WorkerSlot, future: AnyFuture) => {
-    const job = future.job as Job
+  const sendOne = (slot: WorkerSlot, work: CpuWork) => {
     try {
       slot.worker.postMessage(
-        [job.chunk ? protocol.RUN_CHUNK : protocol.RUN, future.id, job.task.name, job.payload],
-        job.transfer as Array<any> | undefined
+        [work.chunk ? protocol.RUN_CHUNK : protocol.RUN, work.future.id, work.task.name, work.payload],
+        work.transfer as Array<any> | undefined
       )
       slot.posted++
     } catch (error) {
       // the payload cannot be cloned: only this future fails
-      finish(slot, future, codecError(job.task, "payload", `cannot be sent to the worker: ${message(error)}`))
+      finish(slot, work, cpuJob.codecError(work.task, "payload", `cannot be sent to the worker: ${message(error)}`))
     }
   }
 
   /** Sends INTERRUPT, waits the grace period, then terminates the worker. */
-  const stop = (slot: WorkerSlot, future: AnyFuture): Effect.Effect<void> =>
+  const stop = (slot: WorkerSlot, work: CpuWork): Effect.Effect<void> =>
     Effect.suspend(() => {
+      const future = work.future
       if (!slot.inflight.has(future.id) || slot.exited) return Effect.asVoid(future_.exit(future))
-      const unsent = slot.outbox.indexOf(future)
+      const unsent = slot.outbox.indexOf(work)
       if (unsent >= 0) {
         // not sent yet: it never reaches the worker (an INTERRUPT would overtake it)
         slot.outbox.splice(unsent, 1)
-        finish(slot, future, stopped(future))
+        finish(slot, work, stopped(work))
         return Effect.void
       }
       slot.worker.postMessage([protocol.INTERRUPT, future.id])
@@ -318,8 +293,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
   return {
     capacity: options.concurrency + options.prefetch,
     concurrency: options.concurrency,
-    counters,
-    spawn(id, ready, failed) {
+    spawn(id) {
       let created: WorkerSlot | undefined
       let cancelled = false
       const create = () => {
@@ -340,7 +314,7 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
             ...(options.env === undefined ? {} : { env: options.env })
           })
         } catch (error) {
-          return failed(`worker ${id} could not be created`, error)
+          return host.startFailed(id, `worker ${id} could not be created`, error)
         }
         const slot: WorkerSlot = {
           ...makeSlot(id),
@@ -360,11 +334,11 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
         }
         created = slot
         counters.threads++
-        worker.on("message", (message) => onMessage(slot, ready, message))
+        worker.on("message", (message) => onMessage(slot, message))
         worker.on("error", (error) => {
           slot.lastError = error
         })
-        worker.on("exit", (code) => onExit(slot, failed, code))
+        worker.on("exit", (code) => onExit(slot, code))
       }
       const delay = backoffMs()
       if (recentCrashes.length > 0) counters.restarts++
@@ -390,34 +364,27 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
           return terminate(created)
         })
     },
-    run(slot, future) {
-      slot.inflight.set(future.id, future)
-      if (slot.outbox.push(future) === 1) queueMicrotask(() => send(slot))
-      if (future.timeout >= 0) {
-        const running: Running = { cancelling: false, timedOut: false, timer: undefined }
-        future.handle = running
-        running.timer = fork(
-          Effect.sleep(future.timeout).pipe(
+    run(slot, work) {
+      slot.inflight.set(work.future.id, work)
+      if (slot.outbox.push(work) === 1) queueMicrotask(() => send(slot))
+      if (work.timeout >= 0) {
+        work.timer = fork(
+          Effect.sleep(work.timeout).pipe(
             Effect.andThen(
               Effect.suspend(() => {
-                running.timer = undefined
-                running.timedOut = true
-                return stop(slot, future)
+                work.timer = undefined
+                work.timedOut = true
+                return stop(slot, work)
               })
             )
           )
         )
       }
     },
-    interrupt(slot, future) {
+    interrupt(slot, work) {
       return Effect.suspend(() => {
-        let running = future.handle as Running | undefined
-        if (running === undefined) {
-          running = { cancelling: true, timedOut: false, timer: undefined }
-          future.handle = running
-        }
-        running.cancelling = true
-        return stop(slot, future)
+        work.cancelling = true
+        return stop(slot, work)
       })
     },
     close(slot) {
@@ -434,20 +401,10 @@ export const make = (options: Options, host: Host): SlotDriver<WorkerSlot> & { r
   }
 }
 
-type Failed = (reason: string, cause: unknown) => void
+/** Whether a work is being stopped (cancelled, or timed out). */
+const stopping = (work: CpuWork): boolean => work.cancelling || work.timedOut
 
-/** Whether a future is being stopped (cancelled, or timed out). */
-const stopping = (future: AnyFuture): boolean => {
-  const running = future.handle as Running | undefined
-  return running !== undefined && (running.cancelling || running.timedOut)
-}
-
-const stopped = (future: AnyFuture): Exit.Exit<never, unknown> =>
-  (future.handle as Running | undefined)?.timedOut
-    ? Exit.fail(new Cause.TimeoutError(`task timed out after ${future.timeout} ms`))
-    : future_.cancelledExit
-
-const codecError = (task: Task.AnyTask, phase: TaskCodecError["phase"], reason: string) =>
-  Exit.fail(new TaskCodecError({ task: task.name, phase, reason }))
+const stopped = (work: CpuWork): Exit.Exit<never, unknown> =>
+  work.timedOut ? Exit.fail(new Cause.TimeoutError(`task timed out after ${work.timeout} ms`)) : future_.cancelledExit
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
