@@ -385,6 +385,17 @@ describe("CpuExecutor", () => {
       assert.strictEqual((yield* ex.stats).submitted, 10)
       const failing = yield* Effect.flip(Stream.runCollect(ex.map(T.Sqrt, [4, 9, -1, 16], { chunksize: 2 })))
       assert.instanceOf(failing, T.Negative)
+      // what the consumer sees does not depend on chunksize: the results before
+      // the first failing item, then its failure (Python loses the whole chunk)
+      for (const chunksize of [1, 2, 3, 4, 10]) {
+        const seen: Array<number> = []
+        const exit = yield* ex.map(T.Sqrt, [4, 9, 25, 36, -1, 16], { chunksize }).pipe(
+          Stream.runForEach((x) => Effect.sync(() => seen.push(x))),
+          Effect.exit
+        )
+        assert.deepStrictEqual(seen, [2, 3, 5, 6], `chunksize ${chunksize}`)
+        assert.isTrue(Exit.isFailure(exit) && Cause.squash(exit.cause) instanceof T.Negative, `chunksize ${chunksize}`)
+      }
     })
   )
 

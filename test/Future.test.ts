@@ -298,7 +298,10 @@ describe("Future", () => {
           { startImmediately: true }
         )
         yield* TestClock.adjust("1 second")
-        assert.isTrue(Cause.isTimeoutError(yield* Fiber.join(fiber)))
+        const error = yield* Fiber.join(fiber)
+        assert.isTrue(Cause.isTimeoutError(error))
+        // Python's message
+        assert.strictEqual((error as Cause.TimeoutError).message, "1 (of 2) futures unfinished")
         assert.strictEqual(seen.length, 1)
       })
     )

@@ -138,6 +138,66 @@ describe("IoExecutor", () => {
     })
   )
 
+  it.effect("initializer - one that interrupts itself breaks the executor instead of leaving a slot starting", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const gate = yield* Deferred.make<void>()
+      const ctx = yield* Layer.buildWithScope(
+        IoExecutor.layer({ maxWorkers: 2, initializer: Effect.andThen(Deferred.await(gate), Effect.interrupt) }),
+        scope
+      )
+      const ex = Context.get(ctx, IoExecutor.IoExecutor)
+      const f1 = yield* ex.submit(Effect.succeed(1))
+      const f2 = yield* ex.submit(Effect.succeed(2))
+      yield* Deferred.succeed(gate, undefined)
+      for (const f of [f1, f2]) {
+        const error = yield* Effect.flip(Future.await(f))
+        assert.instanceOf(error, BrokenExecutorError)
+        if (error instanceof BrokenExecutorError) assert.include(error.message, "initializer was interrupted")
+      }
+      // each queued future failed with its own error instance
+      const [e1, e2] = yield* Effect.all([Effect.flip(Future.await(f1)), Effect.flip(Future.await(f2))])
+      assert.notStrictEqual(e1, e2)
+      // releasing the layer does not hang (it did: the slot stayed "spawning")
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+
+  it.effect("shutdown - called with wait from inside one of its own tasks, it waits for the others, not itself", () =>
+    Effect.gen(function* () {
+      const ex = yield* IoExecutor.make({ maxWorkers: 2 })
+      const other = yield* gated(2)
+      const queued = yield* gated(3)
+      const fOther = yield* ex.submit(other.task)
+      const returned = yield* Deferred.make<string>()
+      const go = yield* Deferred.make<void>()
+      const fSelf = yield* ex.submit(
+        Effect.gen(function* () {
+          yield* Deferred.await(go)
+          yield* ex.shutdown({ wait: true })
+          // every other task (running and queued) has settled by now
+          yield* Deferred.succeed(returned, `${Future.stateUnsafe(fOther)},${Future.stateUnsafe(fQueued)}`)
+          return 1
+        })
+      )
+      const fQueued = yield* ex.submit(queued.task)
+      yield* other.started
+      yield* Deferred.succeed(go, undefined)
+      yield* Effect.yieldNow
+      assert.isFalse(yield* Deferred.isDone(returned))
+      yield* other.release
+      yield* queued.started
+      assert.isFalse(yield* Deferred.isDone(returned))
+      yield* queued.release
+      assert.strictEqual(yield* Deferred.await(returned), "succeeded,succeeded")
+      assert.strictEqual(yield* Future.await(fSelf), 1)
+      // a synchronous task that shuts down with wait returns too
+      const ex2 = yield* IoExecutor.make({ maxWorkers: 1 })
+      const f = yield* ex2.submit(Effect.as(ex2.shutdown({ wait: true }), "done"))
+      assert.strictEqual(yield* Future.await(f), "done")
+    })
+  )
+
   it.effect("layer - releasing the layer waits for running and queued tasks", () =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
