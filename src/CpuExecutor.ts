@@ -175,8 +175,9 @@ export interface CpuStats extends Stats {
  *   `TaskCodecError`; so does one that cannot be cloned), admits it and
  *   returns its future. Fails with `SubmitError` as the I/O executor does.
  * - `map(task, payloads, options)`: as the I/O executor's `map`; `chunksize`
- *   sends that many payloads per worker message (the chunk fails at its first
- *   failing item).
+ *   sends that many payloads per worker message. What the stream emits does
+ *   not depend on it: the results before the first failing item, then its
+ *   failure (Python's chunks lose the whole chunk).
  * - `shutdown`, `stats`: as the I/O executor's; releasing the layer runs
  *   `shutdown({ wait: true })` and then closes every worker thread.
  *

@@ -309,8 +309,9 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
     if (error !== undefined) return Exit.fail(error)
     const slot = this.availableCount > 0 ? this.pickSlot() : undefined
     if (slot !== undefined) {
-      this.accept(work)
-      this.dispatch(slot, work)
+      // admitted and started in one step: one clock read, no time queued
+      this.submitted++
+      this.dispatch(slot, work, this.clock === undefined ? 0 : this.clock.currentTimeMillisUnsafe())
       return Exit.succeed(value)
     }
     if (this.hasRoom()) {
@@ -432,7 +433,8 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
   // slots
   // -------------------------------------------------------------------------
 
-  private dispatch(slot: S, work: W): void {
+  /** Starts a work on a slot; `admittedAt` is when it was admitted, when it was this very step (else its `t`). */
+  private dispatch(slot: S, work: W, admittedAt = -1): void {
     if (slot.idleCancel !== undefined) {
       slot.idleCancel()
       slot.idleCancel = undefined
@@ -454,9 +456,13 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
       this.addAvailable(slot)
     }
     if (this.clock !== undefined) {
-      const now = this.clock.currentTimeMillisUnsafe()
-      work.waited = now - work.t
-      work.t = now
+      if (admittedAt >= 0) {
+        work.t = admittedAt
+      } else {
+        const now = this.clock.currentTimeMillisUnsafe()
+        work.waited = now - work.t
+        work.t = now
+      }
       this.recorder?.started(work.waited)
     }
     this.driver.run(slot, work)

@@ -67,9 +67,11 @@ export const make = (
   let pendingIndex = 0
   let draining = false
   let scheduled = false
-  // runForkWith(context) is curried; most tasks share their submitter's context
+  // runForkWith(context) is curried; most tasks share their submitter's context,
+  // and so its span (looked up once per context)
   let forkContext: Context.Context<never> | undefined
   let fork: ReturnType<typeof Effect.runForkWith<never>> = Effect.runForkWith(environment.context)
+  let parentSpan: Tracer.AnySpan | undefined
 
   const drain = () => {
     scheduled = false
@@ -100,21 +102,19 @@ export const make = (
     work.effect = undefined
     work.context = undefined
     if (work.timeout >= 0) effect = Effect.timeout(effect, work.timeout)
-    if (options.tracing) {
-      const parent = Context.getOrUndefined(context, Tracer.ParentSpan)
-      if (parent !== undefined) {
-        effect = Effect.withSpan(effect, `${options.name}.task`, {
-          attributes: {
-            "executor.name": options.name,
-            "future.id": work.future.id,
-            "queue.wait_ms": work.waited
-          }
-        })
-      }
-    }
     if (context !== forkContext) {
       forkContext = context
       fork = Effect.runForkWith(context)
+      parentSpan = options.tracing ? Context.getOrUndefined(context, Tracer.ParentSpan) : undefined
+    }
+    if (parentSpan !== undefined) {
+      effect = Effect.withSpan(effect, `${options.name}.task`, {
+        attributes: {
+          "executor.name": options.name,
+          "future.id": work.future.id,
+          "queue.wait_ms": work.waited
+        }
+      })
     }
     slot.work = work
     const fiber = fork(effect)
