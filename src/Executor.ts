@@ -64,8 +64,8 @@ export interface ShutdownOptions {
 /**
  * A snapshot of an executor's counters.
  *
- * `submitted = succeeded + failed + cancelled + running + queued` holds at
- * every snapshot.
+ * `submitted = succeeded + failed + cancelled + running + prefetched + queued`
+ * holds at every snapshot.
  *
  * @category models
  * @since 0.1.0
@@ -75,8 +75,13 @@ export interface Stats {
   readonly maxWorkers: number
   /** Slots (fiber slots or worker threads) alive now. */
   readonly workers: number
-  /** Tasks running now. */
+  /** Tasks running now (started). */
   readonly running: number
+  /**
+   * Tasks sent ahead to a CPU worker (`prefetch`) that has not started them
+   * yet: they wait in that worker's queue (always 0 for the I/O executor).
+   */
+  readonly prefetched: number
   /** Tasks waiting in the queue. */
   readonly queued: number
   /** Tasks admitted since the executor started. */

@@ -45,7 +45,7 @@ describe("soak", () => {
           assert.isAbove(phase.cancelled.whileRunning, 0)
           assert.isAbove(phase.map.blocks, 0)
           assert.isAbove(phase.map.failingBlocks, 0)
-          assert.strictEqual(phase.stats.running + phase.stats.queued, 0)
+          assert.strictEqual(phase.stats.running + phase.stats.prefetched + phase.stats.queued, 0)
         }
         // the CPU executor also lost workers: one sync loop terminated, one crash
         const cpu = reports[1].phase

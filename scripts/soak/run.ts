@@ -134,6 +134,7 @@ const statsDiff = (after: Stats, before: Stats): Stats => ({
   maxWorkers: after.maxWorkers,
   workers: after.workers,
   running: after.running,
+  prefetched: after.prefetched,
   queued: after.queued,
   submitted: after.submitted - before.submitted,
   succeeded: after.succeeded - before.succeeded,
@@ -141,7 +142,8 @@ const statsDiff = (after: Stats, before: Stats): Stats => ({
   cancelled: after.cancelled - before.cancelled
 })
 
-const addsUp = (s: Stats) => s.submitted === s.succeeded + s.failed + s.cancelled + s.running + s.queued
+const addsUp = (s: Stats) =>
+  s.submitted === s.succeeded + s.failed + s.cancelled + s.running + s.prefetched + s.queued
 
 const runPhase = (
   t: Target,
@@ -556,7 +558,7 @@ const runPhase = (
         check(
           "stats add up at every snapshot",
           statsSnapshots.length === 0 && addsUp(stats),
-          statsSnapshots.join("; ") || "submitted = succeeded + failed + cancelled + running + queued"
+          statsSnapshots.join("; ") || "submitted = succeeded + failed + cancelled + running + prefetched + queued"
         ),
         check(
           "nothing running or queued at the end",

@@ -161,6 +161,8 @@ export interface SlotDriver<S extends Slot, W extends Work<S>> {
   readonly interrupt: (slot: S, work: W) => Effect.Effect<void>
   /** Destroys a slot that runs no task. */
   readonly close: (slot: S) => Effect.Effect<void>
+  /** Of the tasks on this slot, those it has not started (sent ahead); counted as running otherwise. */
+  readonly unstarted?: ((slot: S) => number) | undefined
   /** The task this slot runs in `fiber`, if any (so `shutdown` called from a task does not wait for itself). */
   readonly runningIn?: ((slot: S, fiber: Fiber.Fiber<unknown, unknown>) => W | undefined) | undefined
 }
@@ -198,6 +200,7 @@ export interface Stats {
   readonly maxWorkers: number
   readonly workers: number
   readonly running: number
+  readonly prefetched: number
   readonly queued: number
   readonly submitted: number
   readonly succeeded: number
@@ -810,10 +813,14 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
   }
 
   stats(): Stats {
+    let prefetched = 0
+    const unstarted = this.driver.unstarted
+    if (unstarted !== undefined) for (const slot of this.slots) if (slot.active > 0) prefetched += unstarted(slot)
     return {
       maxWorkers: this.options.maxWorkers,
       workers: this.slots.size,
-      running: this.running,
+      running: this.running - prefetched,
+      prefetched,
       queued: this.queue.size,
       submitted: this.submitted,
       succeeded: this.succeeded,

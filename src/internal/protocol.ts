@@ -1,17 +1,38 @@
-// The wire protocol between the CPU executor and its worker threads: numeric
-// tags in flat arrays, structured-cloned. Both sides import this module; it
-// imports nothing, so the worker pays nothing to load it.
+// The wire protocol between the CPU executor and its worker threads (v2):
+// numeric tags in flat arrays, structured-cloned, plus one word of shared
+// memory per task that says where the task is. Both sides import this
+// module; it imports nothing, so the worker pays nothing to load it.
 //
-//   parent → worker                         worker → parent
-//   [RUN, id, task, payload]                [READY]
-//   [RUN_CHUNK, id, task, payloads]         [INIT_FAILED, defect]
-//   [RUN_BATCH, [tag, id, task, payload, …]] [RESULTS, [id, kind, value, id, kind, value, …]]
-//   [INTERRUPT, id]
+//   parent → worker                                    worker → parent
+//   [RUN, id, task, payload, index, word, timed]       [READY]
+//   [RUN_CHUNK, id, task, payloads, index, word, timed] [INIT_FAILED, defect]
+//   [RUN_BATCH, [tag, id, task, payload, index, word, timed, …]]
+//                                                      [RESULTS, [id, kind, value, …]]
+//   [INTERRUPT, id]                                    [STARTED, id]   (tasks with a timeout)
 //   [CLOSE]
 //
-// Both directions batch: the parent sends the tasks it hands one worker in
-// the same turn in one message, and a worker sends the results it has at the
-// end of each turn in one message.
+// Task state, shared: each worker has a ring of Int32 words (`WorkerData.states`),
+// one per task it holds, at the `index` sent with the task. A word is
+// `generation * 8 + state`; `word` in RUN is the task's word in state SENT.
+// Only `Atomics.compareExchange` moves a task on, so the parent and the worker
+// never both win it:
+//
+//                   worker: start                    worker: finished
+//        SENT ─────────────────────────▶ STARTED ─────────────────────────▶ DONE
+//          │  (the CAS fails: skip it, it was dropped)      (result sent before the next start)
+//          └──────────────▶ DROPPED
+//            parent: cancel or timeout of a task not started (settled at once, nobody terminated)
+//
+// The parent reuses an index only once its task has left the worker's hands
+// (its result arrived, or it was dropped), with the next generation: a
+// dropped task's message still in the worker's queue then fails its CAS.
+// When a worker dies, the words say exactly which of its tasks never started
+// (SENT: they run elsewhere, in order), which started (STARTED or DONE
+// without a result: WorkerCrashedError) and which were dropped.
+//
+// Results are not held: a finished result goes out before the worker starts
+// its next task; results that finish together (async tasks in one turn) go
+// in one message, flushed within a microtask.
 
 /** @internal */
 export const RUN = 0
@@ -21,8 +42,10 @@ export const RUN_CHUNK = 1
 export const INTERRUPT = 2
 /** @internal */
 export const CLOSE = 3
-/** Several RUN / RUN_CHUNK in one message: [RUN_BATCH, [tag, id, task, payload, tag, id, …]]. @internal */
+/** Several RUN / RUN_CHUNK in one message: [RUN_BATCH, [tag, id, task, payload, index, word, timed, …]]. @internal */
 export const RUN_BATCH = 4
+/** Fields per job in a RUN_BATCH. @internal */
+export const JOB_FIELDS = 7
 
 /** @internal */
 export const READY = 0
@@ -30,6 +53,24 @@ export const READY = 0
 export const INIT_FAILED = 1
 /** @internal */
 export const RESULTS = 2
+/** A task with a timeout has started: its timeout counts from now. @internal */
+export const STARTED = 3
+
+// task states (the low 3 bits of a word)
+/** Sent to the worker, not started: the parent may still drop it. @internal */
+export const SENT = 1
+/** The worker started it. @internal */
+export const STARTED_STATE = 2
+/** The worker finished it; its result is on its way. @internal */
+export const DONE = 3
+/** The parent dropped it before it started (cancel, timeout): the worker skips it. @internal */
+export const DROPPED = 4
+
+/** The state of a word. @internal */
+export const stateOf = (word: number): number => word & 7
+
+/** The word of the next generation of an index, in state SENT. @internal */
+export const nextSent = (word: number): number => ((((word >>> 3) + 1) & 0xfffffff) << 3) | SENT
 
 // result kinds
 /** The handler succeeded; value is the encoded success (an array of them for a chunk). @internal */
@@ -38,7 +79,7 @@ export const SUCCESS = 0
 export const FAILURE = 1
 /** The handler died or threw; value is the encoded defect. @internal */
 export const DEFECT = 2
-/** The task was interrupted before or while running; value is unused. @internal */
+/** The task was interrupted while running; value is unused. @internal */
 export const INTERRUPTED = 3
 /** A payload, success or error could not be decoded or encoded; value is [phase, reason]. @internal */
 export const CODEC_ERROR = 4
@@ -52,15 +93,10 @@ export const CHUNK_PARTIAL = 6
 
 /** What the parent passes as the worker's `workerData`. @internal */
 export interface WorkerData {
-  readonly $effectFutures: 1
+  readonly $effectFutures: 2
   readonly workerId: number
   readonly concurrency: number
   readonly userData: unknown
-  /**
-   * Shared with the parent: [0] counts the tasks this worker has taken from
-   * what it was sent (started, or dropped when interrupted before starting),
-   * in arrival order. When the worker dies, the parent knows that the last
-   * `sent - taken` tasks it sent never started, and runs them elsewhere.
-   */
-  readonly taken?: Int32Array
+  /** The task-state ring, shared with the parent (see above). */
+  readonly states: Int32Array
 }

@@ -1,11 +1,17 @@
 // The worker thread's side of the CPU executor.
 //
-// A task that arrives while the worker has room and nothing waiting starts at
-// once and its result goes back in the same turn (the latency path). Otherwise
-// it waits in a local queue, drained in slices of about `sliceMs`: tiny tasks
-// run back to back and their results go out in one message, while after a
-// long task the worker sends its result and yields, so an INTERRUPT for a
-// task still queued here is seen before that task starts (it never starts).
+// Tasks arrive with a word of shared state each (see `protocol.ts`). The
+// worker starts a task only if it wins SENT → STARTED on that word: a task
+// the parent dropped (cancelled or timed out before it started) is skipped
+// without a reply. A task that arrives while the worker has room and nothing
+// waiting starts at once (the latency path); otherwise it waits in a local
+// queue (a ring that is compacted as it drains), run back to back in slices
+// of about `sliceMs` so the event loop still turns (INTERRUPT, CLOSE).
+//
+// No result waits for another task: results go out before the worker starts
+// its next task, and an async completion is flushed within a microtask. Each
+// result keeps its own transfer list, so one that cannot be cloned fails only
+// its own future.
 //
 // A handler returning an `Exit` (`Effect.succeed`, `Effect.fail`) is settled
 // without a fiber; any other Effect runs in a fiber of its own, which INTERRUPT
@@ -49,13 +55,18 @@ interface Job {
   readonly name: string
   readonly payload: unknown
   readonly chunk: boolean
+  /** Its word's index in the state ring, and its word in state SENT. */
+  readonly index: number
+  readonly word: number
+  /** It has a timeout: tell the parent when it starts. */
+  readonly timed: boolean
 }
 
 /** @internal */
 export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = {}): void => {
   const port = parentPort
   const data = workerData as protocol.WorkerData | undefined
-  if (port === null || data?.$effectFutures !== 1) {
+  if (port === null || data?.$effectFutures !== 2) {
     throw new Error("CpuWorker.serve must run in a worker thread started by a CpuExecutor")
   }
   const entries = new Map<string, cpuJob.Entry>()
@@ -65,11 +76,13 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
   }
 
   const concurrency = data.concurrency
-  const queue: Array<Job> = []
+  const states = data.states
+  let queue: Array<Job | undefined> = []
   let queueHead = 0
   const running = new Map<number, Fiber.Fiber<unknown, unknown>>()
+  // results not yet sent: [id, kind, value, …], and each one's transfer list
   let outbox: Array<unknown> = []
-  let transfers: Array<Transferable> = []
+  let outboxTransfers: Array<ReadonlyArray<Transferable> | undefined> = []
   let drainScheduled = false
   let flushScheduled = false
   let closed = false
@@ -79,16 +92,19 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     flushScheduled = false
     if (outbox.length === 0 || closed) return
     const batch = outbox
-    const list = transfers
+    const lists = outboxTransfers
     outbox = []
-    transfers = []
+    outboxTransfers = []
+    let transfer: Array<any> | undefined
+    for (const list of lists) if (list !== undefined) (transfer ??= []).push(...list)
     try {
-      port.postMessage([protocol.RESULTS, batch], list as Array<any>)
+      port.postMessage([protocol.RESULTS, batch], transfer)
     } catch {
-      // one result could not be cloned: send them one by one, failing only that one
-      for (let i = 0; i < batch.length; i += 3) {
+      // one result could not be cloned: send them one by one, each with its own
+      // transfer list, failing only the one that cannot be sent
+      for (let i = 0, r = 0; i < batch.length; i += 3, r++) {
         try {
-          port.postMessage([protocol.RESULTS, [batch[i], batch[i + 1], batch[i + 2]]], list as Array<any>)
+          port.postMessage([protocol.RESULTS, [batch[i], batch[i + 1], batch[i + 2]]], lists[r] as Array<any>)
         } catch (error) {
           port.postMessage([
             protocol.RESULTS,
@@ -102,31 +118,60 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
   const scheduleFlush = () => {
     if (flushScheduled) return
     flushScheduled = true
-    setImmediate(flush)
+    queueMicrotask(flush)
   }
 
-  const reply = (id: number, kind: number, value: unknown) => {
-    outbox.push(id, kind, value)
+  // the transfer list of the result being encoded
+  let transfers: Array<Transferable> | undefined
+  const unwrap = (value: unknown) => {
+    if (typeof value === "object" && value !== null && TransferTypeId in value) {
+      const t = value as Transfer<unknown>
+      ;(transfers ??= []).push(...t.transferList)
+      return t.value
+    }
+    return value
   }
 
-  const unwrap = (value: unknown) => unwrapTransfer(value, transfers)
+  const reply = (job: Job, kind: number, value: unknown) => {
+    Atomics.store(states, job.index, job.word - protocol.SENT + protocol.DONE)
+    outbox.push(job.id, kind, value)
+    outboxTransfers.push(transfers)
+    transfers = undefined
+  }
 
   const settle = (job: Job, entry: cpuJob.Entry, exit: Exit.Exit<unknown, unknown>) => {
+    transfers = undefined
     const [kind, value] = cpuJob.encodeExit(entry, job.chunk, exit, unwrap)
-    reply(job.id, kind, value)
+    reply(job, kind, value)
   }
 
-  const taken = data.taken
-  const start = (job: Job) => {
-    if (taken !== undefined) Atomics.add(taken, 0, 1)
+  /** Starts a job unless the parent dropped it; false if it was skipped. */
+  const start = (job: Job): boolean => {
+    const started = job.word - protocol.SENT + protocol.STARTED_STATE
+    if (Atomics.compareExchange(states, job.index, job.word, started) !== job.word) return false
+    // a result never waits for another task
+    if (outbox.length > 0) flush()
+    if (job.timed) port.postMessage([protocol.STARTED, job.id])
     const entry = entries.get(job.name)
-    if (entry === undefined) return reply(job.id, protocol.UNKNOWN_TASK, job.name)
+    if (entry === undefined) {
+      reply(job, protocol.UNKNOWN_TASK, job.name)
+      return true
+    }
     const effect = cpuJob.prepare(entry, job.payload, job.chunk)
-    if (!Effect.isEffect(effect)) return reply(job.id, effect[0], effect[1])
-    if (Exit.isExit(effect)) return settle(job, entry, effect)
+    if (!Effect.isEffect(effect)) {
+      reply(job, effect[0], effect[1])
+      return true
+    }
+    if (Exit.isExit(effect)) {
+      settle(job, entry, effect)
+      return true
+    }
     const fiber = Effect.runFork(effect)
     const exit = fiber.pollUnsafe()
-    if (exit !== undefined) return settle(job, entry, exit)
+    if (exit !== undefined) {
+      settle(job, entry, exit)
+      return true
+    }
     running.set(job.id, fiber)
     fiber.addObserver((exit) => {
       running.delete(job.id)
@@ -134,23 +179,29 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
       scheduleFlush()
       scheduleDrain()
     })
+    return true
   }
 
   const drain = () => {
     drainScheduled = false
     const sliceStart = performance.now()
     while (queueHead < queue.length && running.size < concurrency && !closed) {
+      const job = queue[queueHead]!
+      queue[queueHead++] = undefined
+      // a dropped job costs no time and no slice check
+      if (!start(job)) continue
       if (performance.now() - sliceStart >= sliceMs) {
-        // a long turn: send what is done and let INTERRUPTs in before the next task starts
-        scheduleDrain()
+        // a long turn: let the event loop turn (INTERRUPT, CLOSE) before the next task starts
+        if (queueHead < queue.length) scheduleDrain()
         break
       }
-      const job = queue[queueHead]
-      queue[queueHead++] = undefined as any
-      if (job !== undefined) start(job)
     }
     if (queueHead === queue.length) {
       queue.length = 0
+      queueHead = 0
+    } else if (queueHead >= 1024 && queueHead * 2 >= queue.length) {
+      // under sustained load the queue may never drain fully: drop the consumed prefix
+      queue = queue.slice(queueHead)
       queueHead = 0
     }
     flush()
@@ -164,20 +215,6 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
 
   const idle = () => !drainScheduled && queueHead === queue.length && running.size < concurrency && !closed
 
-  const interrupt = (id: number) => {
-    for (let i = queueHead; i < queue.length; i++) {
-      const job = queue[i]
-      if (job !== undefined && job.id === id) {
-        queue[i] = undefined as any
-        if (taken !== undefined) Atomics.add(taken, 0, 1)
-        reply(id, protocol.INTERRUPTED, undefined)
-        scheduleFlush()
-        return
-      }
-    }
-    running.get(id)?.interruptUnsafe()
-  }
-
   const close = () => {
     if (closed) return
     closed = true
@@ -185,39 +222,40 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     Effect.runFork(Scope.close(scope, Exit.void)).addObserver(() => port.close())
   }
 
+  const job = (tag: number, id: number, name: string, payload: unknown, index: number, word: number, timed: 0 | 1) => ({
+    id,
+    name,
+    payload,
+    chunk: tag === protocol.RUN_CHUNK,
+    index,
+    word,
+    timed: timed === 1
+  })
+
   port.on("message", (message: Array<any>) => {
     switch (message[0]) {
       case protocol.RUN:
       case protocol.RUN_CHUNK: {
-        const job: Job = {
-          id: message[1],
-          name: message[2],
-          payload: message[3],
-          chunk: message[0] === protocol.RUN_CHUNK
-        }
+        const next = job(message[0], message[1], message[2], message[3], message[4], message[5], message[6])
         if (idle()) {
           // nothing queued or scheduled: start at once and answer in the same turn
-          start(job)
+          start(next)
           return flush()
         }
-        queue.push(job)
+        queue.push(next)
         return scheduleDrain()
       }
       case protocol.RUN_BATCH: {
         const jobs = message[1] as Array<any>
-        for (let i = 0; i < jobs.length; i += 4) {
-          queue.push({
-            id: jobs[i + 1],
-            name: jobs[i + 2],
-            payload: jobs[i + 3],
-            chunk: jobs[i] === protocol.RUN_CHUNK
-          })
+        for (let i = 0; i < jobs.length; i += protocol.JOB_FIELDS) {
+          queue.push(job(jobs[i], jobs[i + 1], jobs[i + 2], jobs[i + 3], jobs[i + 4], jobs[i + 5], jobs[i + 6]))
         }
         if (!drainScheduled) drain()
         return
       }
       case protocol.INTERRUPT:
-        return interrupt(message[1])
+        // a task not started yet is dropped by the parent itself; this one runs
+        return running.get(message[1])?.interruptUnsafe()
       case protocol.CLOSE:
         return close()
     }
@@ -241,14 +279,5 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
  * batch; after a long one the result goes out at once.
  */
 const sliceMs = 1
-
-const unwrapTransfer = (value: unknown, transfers: Array<Transferable>): unknown => {
-  if (typeof value === "object" && value !== null && TransferTypeId in value) {
-    const t = value as Transfer<unknown>
-    for (const item of t.transferList) transfers.push(item)
-    return t.value
-  }
-  return value
-}
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))

@@ -1,16 +1,26 @@
 // The CPU executor's slot kind: a slot is one worker thread.
 //
-// A task is posted to its worker when dispatched and tracked in the slot's
-// `inflight` map until the worker's reply settles it. Stopping a task (cancel
-// or timeout) sends INTERRUPT; a handler that does not stop within the grace
-// period (a synchronous loop) is stopped by terminating its worker, which is
-// then replaced. A worker that dies on its own fails only the tasks it held,
-// with WorkerCrashedError; too many crashes in a window break the executor
-// instead of crash-looping.
+// A task is posted to its worker when dispatched (several at once when
+// `prefetch` lets the worker hold more than it runs) with a word of shared
+// state (see `protocol.ts`), and tracked in the slot's `inflight` map until
+// the worker's reply settles it. Stopping a task (cancel or timeout):
+// - not started yet: the parent wins SENT → DROPPED and settles it at once;
+//   the worker skips it; nobody is terminated;
+// - started: INTERRUPT; a handler that does not stop within the grace period
+//   (a synchronous loop) is stopped by terminating its worker, which is then
+//   replaced. That step runs in the executor's scope, so a `cancel` whose own
+//   fiber is interrupted cannot abandon it;
+// - finished, its result on its way: nothing to stop (`cancel` is false).
+// A task's timeout counts from when it starts (the worker says so). A worker
+// that dies on its own fails only the tasks it had started, with
+// WorkerCrashedError; the ones it never started run elsewhere, in order (unless
+// their payload was transferred to it). Too many crashes in a window break
+// the executor instead of crash-looping. A worker holding no task does not
+// keep the process alive.
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import { Worker, type WorkerOptions } from "node:worker_threads"
 import { WorkerCrashedError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
@@ -38,6 +48,11 @@ export class CpuWork extends Work<WorkerSlot> {
   /** Its timeout fired while on its worker. */
   timedOut = false
   timer: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  /** Its word's index in its worker's state ring, and its word in state SENT. */
+  index = -1
+  word = 0
+  /** The interrupt-grace-terminate step under way for it, in the executor's scope. */
+  stopper: Fiber.Fiber<void> | undefined = undefined
   constructor(
     canceller: ConstructorParameters<typeof Work<WorkerSlot>>[0],
     timeout: number,
@@ -71,9 +86,9 @@ export interface WorkerSlot extends Slot {
   readonly exitWaiters: Array<() => void>
   /** Tasks dispatched this turn, sent together on a microtask. */
   outbox: Array<CpuWork>
-  /** Tasks posted to the worker, and (shared) how many of them it has taken: see `protocol.WorkerData`. */
-  posted: number
-  readonly taken: Int32Array
+  /** The task-state ring shared with the worker, and its indices no task holds. */
+  readonly states: Int32Array
+  readonly free: Array<number>
 }
 
 /** @internal */
@@ -110,6 +125,7 @@ export const make = (
 ): SlotDriver<WorkerSlot, CpuWork> => {
   // timers (grace periods, timeouts, backoff) run on the executor's Clock
   const fork = environment.fork
+  const capacity = options.concurrency + options.prefetch
   // crash times (Clock millis) inside the window, for backoff and the crash limit
   let recentCrashes: Array<number> = []
   const now = () => environment.clock.currentTimeMillisUnsafe()
@@ -141,9 +157,11 @@ export const make = (
   const decode = (work: CpuWork, kind: number, value: unknown): Exit.Exit<unknown, unknown> =>
     kind === protocol.INTERRUPTED ? stopped(work) : cpuJob.decodeResult(work.task, work.chunk, kind, value)
 
-  /** Takes a work off its worker: no longer in flight there, its timeout timer stopped. */
+  /** Takes a work off its worker: no longer in flight there (its index free again), its timeout timer stopped. */
   const takeOff = (slot: WorkerSlot, work: CpuWork) => {
-    slot.inflight.delete(work.future.id)
+    if (!slot.inflight.delete(work.future.id)) return
+    slot.free.push(work.index)
+    if (slot.inflight.size === 0 && !slot.exited) slot.worker.unref()
     if (work.timer !== undefined) {
       work.timer.interruptUnsafe()
       work.timer = undefined
@@ -166,8 +184,17 @@ export const make = (
         }
         return
       }
+      case protocol.STARTED: {
+        // its timeout counts from now
+        const work = slot.inflight.get(message[1])
+        if (work !== undefined && work.timeout >= 0 && work.timer === undefined && !stopping(work)) {
+          armTimeout(slot, work)
+        }
+        return
+      }
       case protocol.READY:
         slot.booted = true
+        if (slot.inflight.size === 0) slot.worker.unref()
         return host.ready(slot.id, slot)
       case protocol.INIT_FAILED:
         // reported on exit: until then the slot is still starting, so a release
@@ -213,25 +240,28 @@ export const make = (
       }
     }
     host.lost(slot)
-    // tasks it never started run elsewhere: those never posted, and the last
-    // posted ones it had not taken (it takes them in order; one it dropped out
-    // of order was being stopped, and is settled as such below)
-    const held = Array.from(slot.inflight.values())
-    const unposted = slot.outbox.length
+    // what each task it held became, from the shared words: the ones it never
+    // started run elsewhere, in order (not one whose payload was transferred
+    // to it: that is gone with it); the ones it started failed with it
+    const unsent = new Set(slot.outbox)
     slot.outbox = []
-    const untaken = Math.max(0, slot.posted - Atomics.load(slot.taken, 0))
-    const rerun = held.slice(Math.max(0, held.length - unposted - untaken)).filter((w) => !stopping(w))
+    const rerun: Array<CpuWork> = []
+    const transferred = new WorkerCrashedError({
+      workerId: slot.id,
+      exitCode: code,
+      reason: `${reason}; the task had not started, but its payload was transferred to that worker and cannot be sent again`
+    })
+    const crash = new WorkerCrashedError({ workerId: slot.id, exitCode: code, reason })
+    const outcomes: Array<[CpuWork, Exit.Exit<never, unknown>]> = []
+    for (const work of slot.inflight.values()) {
+      const notStarted = unsent.has(work) || protocol.stateOf(Atomics.load(slot.states, work.index)) === protocol.SENT
+      if (notStarted && !stopping(work) && (work.transfer === undefined || unsent.has(work))) rerun.push(work)
+      else if (stopping(work)) outcomes.push([work, stopped(work)])
+      else outcomes.push([work, Exit.fail(notStarted ? transferred : crash)])
+    }
     for (const work of rerun) takeOff(slot, work) // its timeout starts again with it
     if (rerun.length > 0) host.requeue(slot, rerun)
-    for (const work of Array.from(slot.inflight.values())) {
-      finish(
-        slot,
-        work,
-        stopping(work)
-          ? stopped(work)
-          : Exit.fail(new WorkerCrashedError({ workerId: slot.id, exitCode: code, reason }))
-      )
-    }
+    for (const [work, exit] of outcomes) finish(slot, work, exit)
   }
 
   /** Sends the tasks dispatched to a worker this turn: one message, or one each if a payload cannot be cloned. */
@@ -243,55 +273,110 @@ export const make = (
     const batch: Array<unknown> = []
     const transfers: Array<any> = []
     for (const work of works) {
-      batch.push(work.chunk ? protocol.RUN_CHUNK : protocol.RUN, work.future.id, work.task.name, work.payload)
+      batch.push(
+        work.chunk ? protocol.RUN_CHUNK : protocol.RUN,
+        work.future.id,
+        work.task.name,
+        work.payload,
+        work.index,
+        work.word,
+        work.timeout >= 0 ? 1 : 0
+      )
       if (work.transfer !== undefined) transfers.push(...work.transfer)
     }
     try {
       slot.worker.postMessage([protocol.RUN_BATCH, batch], transfers)
-      slot.posted += works.length
     } catch {
       for (const work of works) sendOne(slot, work)
+      return
     }
+    for (const work of works) sent(work)
   }
 
   const sendOne = (slot: WorkerSlot, work: CpuWork) => {
     try {
       slot.worker.postMessage(
-        [work.chunk ? protocol.RUN_CHUNK : protocol.RUN, work.future.id, work.task.name, work.payload],
+        [
+          work.chunk ? protocol.RUN_CHUNK : protocol.RUN,
+          work.future.id,
+          work.task.name,
+          work.payload,
+          work.index,
+          work.word,
+          work.timeout >= 0 ? 1 : 0
+        ],
         work.transfer as Array<any> | undefined
       )
-      slot.posted++
+      sent(work)
     } catch (error) {
       // the payload cannot be cloned: only this future fails
       finish(slot, work, cpuJob.codecError(work.task, "payload", `cannot be sent to the worker: ${message(error)}`))
     }
   }
 
-  /** Sends INTERRUPT, waits the grace period, then terminates the worker. */
+  /** A transferred payload's bytes are gone once sent: nothing to keep for a rerun. */
+  const sent = (work: CpuWork) => {
+    if (work.transfer !== undefined) work.payload = undefined
+  }
+
+  const armTimeout = (slot: WorkerSlot, work: CpuWork) => {
+    work.timer = fork(
+      Effect.sleep(work.timeout).pipe(
+        Effect.andThen(
+          Effect.suspend(() => {
+            work.timer = undefined
+            work.timedOut = true
+            return stop(slot, work)
+          })
+        )
+      )
+    )
+  }
+
+  /**
+   * Stops a task: drops it if it has not started; otherwise sends INTERRUPT,
+   * waits the grace period, then terminates the worker. The last two run in
+   * the executor's scope: interrupting the caller only stops its wait.
+   */
   const stop = (slot: WorkerSlot, work: CpuWork): Effect.Effect<void> =>
     Effect.suspend(() => {
       const future = work.future
       if (!slot.inflight.has(future.id) || slot.exited) return Effect.asVoid(future_.exit(future))
       const unsent = slot.outbox.indexOf(work)
       if (unsent >= 0) {
-        // not sent yet: it never reaches the worker (an INTERRUPT would overtake it)
+        // not sent yet: it never reaches the worker
         slot.outbox.splice(unsent, 1)
         finish(slot, work, stopped(work))
         return Effect.void
       }
-      slot.worker.postMessage([protocol.INTERRUPT, future.id])
-      return future_.exit(future).pipe(
-        Effect.timeoutOption(options.cancelGracePeriodMs),
-        Effect.flatMap((settled) => {
-          if (settled._tag === "Some" || !slot.inflight.has(future.id)) return Effect.void
-          slot.killing = true
-          return Effect.andThen(terminate(slot), Effect.asVoid(future_.exit(future)))
-        })
-      )
+      const dropped = work.word - protocol.SENT + protocol.DROPPED
+      if (Atomics.compareExchange(slot.states, work.index, work.word, dropped) === work.word) {
+        // not started: the worker will skip it
+        finish(slot, work, stopped(work))
+        return Effect.void
+      }
+      if (protocol.stateOf(Atomics.load(slot.states, work.index)) === protocol.DONE) {
+        // finished: its result is on its way
+        return Effect.asVoid(future_.exit(future))
+      }
+      if (work.stopper === undefined) {
+        slot.worker.postMessage([protocol.INTERRUPT, future.id])
+        work.stopper = fork(
+          future_.exit(future).pipe(
+            Effect.timeoutOption(options.cancelGracePeriodMs),
+            Effect.flatMap((settled) => {
+              if (settled._tag === "Some" || !slot.inflight.has(future.id)) return Effect.void
+              slot.killing = true
+              return Effect.andThen(terminate(slot), Effect.asVoid(future_.exit(future)))
+            })
+          )
+        )
+      }
+      return Effect.andThen(Fiber.await(work.stopper), Effect.asVoid(future_.exit(future)))
     })
 
   return {
-    capacity: options.concurrency + options.prefetch,
+    capacity,
     concurrency: options.concurrency,
     spawn(id) {
       let created: WorkerSlot | undefined
@@ -299,15 +384,15 @@ export const make = (
       const create = () => {
         if (cancelled) return
         let worker: Worker
-        const taken = new Int32Array(new SharedArrayBuffer(4))
+        const states = new Int32Array(new SharedArrayBuffer(4 * capacity))
         try {
           worker = new Worker(options.worker, {
             workerData: {
-              $effectFutures: 1,
+              $effectFutures: 2,
               workerId: id,
               concurrency: options.concurrency,
               userData: options.workerData,
-              taken
+              states
             } satisfies protocol.WorkerData,
             ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
             ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
@@ -329,8 +414,8 @@ export const make = (
           killing: false,
           exitWaiters: [],
           outbox: [],
-          posted: 0,
-          taken
+          states,
+          free: Array.from({ length: capacity }, (_, i) => capacity - 1 - i)
         }
         created = slot
         counters.threads++
@@ -365,27 +450,27 @@ export const make = (
         })
     },
     run(slot, work) {
+      // a worker holding a task keeps the process alive; an idle one does not
+      if (slot.inflight.size === 0) slot.worker.ref()
       slot.inflight.set(work.future.id, work)
+      work.index = slot.free.pop()!
+      work.word = protocol.nextSent(Atomics.load(slot.states, work.index))
+      Atomics.store(slot.states, work.index, work.word)
       if (slot.outbox.push(work) === 1) queueMicrotask(() => send(slot))
-      if (work.timeout >= 0) {
-        work.timer = fork(
-          Effect.sleep(work.timeout).pipe(
-            Effect.andThen(
-              Effect.suspend(() => {
-                work.timer = undefined
-                work.timedOut = true
-                return stop(slot, work)
-              })
-            )
-          )
-        )
-      }
+      // its timeout is armed when the worker says it has started
     },
     interrupt(slot, work) {
       return Effect.suspend(() => {
         work.cancelling = true
         return stop(slot, work)
       })
+    },
+    unstarted(slot) {
+      let n = 0
+      for (const work of slot.inflight.values()) {
+        if (protocol.stateOf(Atomics.load(slot.states, work.index)) === protocol.SENT) n++
+      }
+      return n
     },
     close(slot) {
       return Effect.suspend(() => {

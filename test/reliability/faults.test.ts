@@ -229,7 +229,7 @@ const runOnce = (c: FaultCase) =>
     assert.strictEqual(s.failed, c.outcome === "failed" ? 1 : 0)
     assert.strictEqual(s.cancelled, c.outcome === "cancelled" ? 1 : 0)
     assert.strictEqual(s.crashes, c.crash ? 1 : 0)
-    assert.strictEqual(s.running + s.queued, 0)
+    assert.strictEqual(s.running + s.prefetched + s.queued, 0)
 
     yield* bounded("release")(Scope.close(scope, Exit.void))
     assert.strictEqual(aliveSince(tapBefore), 0, "every worker thread of the executor has exited")

@@ -46,11 +46,11 @@ export const eventually = (label: string, check: Effect.Effect<boolean>, millis 
     })
   )
 
-/** `submitted = succeeded + failed + cancelled + running + queued`. */
+/** `submitted = succeeded + failed + cancelled + running + prefetched + queued`. */
 export const assertConsistent = (s: Stats, label = ""): void =>
   assert.strictEqual(
     s.submitted,
-    s.succeeded + s.failed + s.cancelled + s.running + s.queued,
+    s.succeeded + s.failed + s.cancelled + s.running + s.prefetched + s.queued,
     `stats do not add up ${label}: ${JSON.stringify(s)}`
   )
 

@@ -207,7 +207,7 @@ const drained = <T>(ad: Adapter<T>, pool: Pool<T>, label: string) =>
     Effect.gen(function* () {
       for (;;) {
         const s = yield* pool.stats
-        if (s.running + s.queued === 0) {
+        if (s.running + s.prefetched + s.queued === 0) {
           assertConsistent(s, label)
           return s
         }
@@ -570,7 +570,7 @@ const sweeps = <T>(ad: Adapter<T>) =>
               yield* ad.bound(`${label}: interrupt`)(Fiber.interrupt(consumer))
               // the stream's finalizer has cancelled (and stopped) what it submitted
               const s = yield* pool.stats
-              assert.strictEqual(s.running + s.queued, 0, `${label}: left running ${JSON.stringify(s)}`)
+              assert.strictEqual(s.running + s.prefetched + s.queued, 0, `${label}: left running ${JSON.stringify(s)}`)
               assertConsistent(s, label)
               for (const g of held.slice(1)) {
                 if (yield* g.hasStarted) {
