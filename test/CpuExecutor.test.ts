@@ -12,39 +12,29 @@ import * as CpuExecutor from "../src/CpuExecutor.ts"
 import { TaskCodecError, WorkerCrashedError } from "../src/ExecutorError.ts"
 import * as Future from "../src/Future.ts"
 import { type Adapter, executorContract } from "./contract/executor.ts"
+import * as Gate from "./fixtures/gate.ts"
 import * as T from "./fixtures/tasks.ts"
 
 const worker = new URL("./fixtures/worker.ts", import.meta.url)
 
-const newGate = () => new Int32Array(new SharedArrayBuffer(16))
-const waitIndex = (g: Int32Array, index: number) =>
-  Effect.promise(async () => {
-    while (Atomics.load(g, index) === 0) await Atomics.waitAsync(g, index, 0).value
-  })
-const release = (g: Int32Array) =>
-  Effect.sync(() => {
-    Atomics.store(g, 1, 1)
-    Atomics.notify(g, 1)
-  })
-
 const gated = (n: number) =>
   Effect.sync(() => {
-    const g = newGate()
+    const g = Gate.make()
     return {
       task: { k: "gate", g, n } as T.ContractPayload,
-      started: waitIndex(g, 0),
-      hasStarted: Effect.sync(() => Atomics.load(g, 0) === 1),
-      release: release(g)
+      started: Gate.awaitStarted(g),
+      hasStarted: Effect.sync(() => Gate.isSet(g, Gate.STARTED)),
+      release: Gate.release(g)
     }
   })
 
 const blocking = Effect.sync(() => {
-  const g = newGate()
+  const g = Gate.make()
   return {
     task: { k: "block", g } as T.ContractPayload,
-    started: waitIndex(g, 0),
-    hasStarted: Effect.sync(() => Atomics.load(g, 0) === 1),
-    finalized: Effect.sync(() => Atomics.load(g, 2) === 1)
+    started: Gate.awaitStarted(g),
+    hasStarted: Effect.sync(() => Gate.isSet(g, Gate.STARTED)),
+    finalized: Effect.sync(() => Gate.isSet(g, Gate.INTERRUPTED))
   }
 })
 
@@ -118,7 +108,7 @@ describe("CpuExecutor", () => {
 
   it.live("initialize - runs once per worker with workerData before the worker takes tasks", () =>
     Effect.gen(function* () {
-      const initCounter = new Int32Array(new SharedArrayBuffer(4))
+      const initCounter = Gate.counter()
       const ex = yield* CpuExecutor.make({
         worker,
         maxWorkers: 2,
@@ -228,12 +218,12 @@ describe("CpuExecutor", () => {
       const other = yield* gated(1)
       const fOther = yield* ex.submit(T.Contract, other.task)
       yield* other.started
-      const g = newGate()
+      const g = Gate.make()
       const f = yield* ex.submit(T.Contract, { k: "spin", g, n: 2 })
-      yield* waitIndex(g, 0)
+      yield* Gate.awaitStarted(g)
       assert.isTrue(yield* Future.cancel(f))
       assert.strictEqual(Future.stateUnsafe(f), "cancelled")
-      assert.strictEqual(Atomics.load(g, 1), 0) // it never got released: it was stopped
+      assert.isFalse(Gate.isSet(g, Gate.COMPLETED)) // it was stopped, not finished
       yield* other.release
       assert.strictEqual(yield* Future.await(fOther), 1)
       assert.strictEqual(yield* Future.await(yield* ex.submit(T.Square, 3)), 9)
@@ -299,11 +289,11 @@ describe("CpuExecutor", () => {
   it.live("prefetch - tasks sent ahead to a worker terminated to stop a stuck task run on its replacement", () =>
     Effect.gen(function* () {
       const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, minWorkers: 1, prefetch: 2, cancelGracePeriod: 50 })
-      const g = newGate()
+      const g = Gate.make()
       const spin = yield* ex.submit(T.Contract, { k: "spin", g, n: 0 })
       const ahead = yield* Effect.forEach([1, 2], gated)
       const fs = yield* Effect.forEach(ahead, (a) => ex.submit(T.Contract, a.task))
-      yield* waitIndex(g, 0)
+      yield* Gate.awaitStarted(g)
       assert.deepStrictEqual(fs.map(Future.stateUnsafe), ["running", "running"], "sent ahead")
       assert.isTrue(yield* Future.cancel(spin))
       // the worker was terminated; the two it never started run on the new one
@@ -341,7 +331,7 @@ describe("CpuExecutor", () => {
   it.live("timeout - a synchronous task over its timeout is stopped and fails with TimeoutError", () =>
     Effect.gen(function* () {
       const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, cancelGracePeriod: 50 })
-      const g = newGate()
+      const g = Gate.make()
       const f = yield* ex.submit(T.Contract, { k: "spin", g, n: 2 }, { timeout: 100 })
       const error = yield* Effect.flip(Future.await(f))
       assert.isTrue(Cause.isTimeoutError(error))

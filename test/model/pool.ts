@@ -1,7 +1,7 @@
-// The reference model of an executor for the model-based tests
-// (IoExecutor.model.test.ts, CpuExecutor.model.test.ts): a FIFO queue in
-// front of `maxWorkers` slots, written as plainly as possible, with no
-// knowledge of the dispatcher's data structures.
+// The reference model of an executor for the model-based tests (run by
+// interpreter.ts): a FIFO queue in front of `maxWorkers` slots, each running
+// `concurrency` tasks at once with `prefetch` more sent ahead, written as
+// plainly as possible, with no knowledge of the dispatcher's data structures.
 //
 // The model predicts, for every future, its state, its outcome and whether its
 // task body started and completed; the executor's counters; and what every
@@ -91,6 +91,14 @@ export type Rejection = "QueueFullError" | "ExecutorShutdownError" | "broken"
 
 export interface Config {
   readonly maxWorkers: number
+  /** Tasks one slot runs at once (CPU concurrentTasksPerWorker). Default 1. */
+  readonly concurrency?: number | undefined
+  /**
+   * Tasks sent ahead to a slot (CPU prefetch): they count as running but their
+   * body waits for a running one to end. Default 0. Exact only with one slot
+   * (with more, which slot a task is sent ahead to is the dispatcher's choice).
+   */
+  readonly prefetch?: number | undefined
   /** Tasks that may wait (Infinity: unbounded). */
   readonly maxQueue: number
   /** Worker crashes tolerated before the executor breaks (CPU; Infinity: never). */
@@ -178,8 +186,18 @@ export class Pool {
   private nextGroup = 1
   observer: Observer | undefined = undefined
 
+  /** Tasks the slots hold at once (running or sent ahead). */
+  private readonly capacity: number
+  /** Tasks whose bodies run at once. */
+  private readonly executing: number
+
   constructor(cfg: Config) {
     this.cfg = cfg
+    const concurrency = cfg.concurrency ?? 1
+    const prefetch = cfg.prefetch ?? 0
+    if (prefetch > 0 && cfg.maxWorkers !== 1) throw new Error("the model sends tasks ahead to one slot only")
+    this.capacity = cfg.maxWorkers * (concurrency + prefetch)
+    this.executing = cfg.maxWorkers * concurrency
   }
 
   get idle(): boolean {
@@ -220,7 +238,7 @@ export class Pool {
   }
 
   private hasRoom(): boolean {
-    return this.running.size < this.cfg.maxWorkers || this.queue.length < this.cfg.maxQueue
+    return this.running.size < this.capacity || this.queue.length < this.cfg.maxQueue
   }
 
   private admit(spec: TaskSpec, group: number | undefined): Entry {
@@ -239,7 +257,7 @@ export class Pool {
     }
     this.entries.push(entry)
     this.submitted++
-    if (this.running.size < this.cfg.maxWorkers) this.start(entry)
+    if (this.running.size < this.capacity) this.dispatch(entry)
     else this.queue.push(entry)
     return entry
   }
@@ -250,7 +268,7 @@ export class Pool {
 
   release(entry: Entry): void {
     entry.released = true
-    if (entry.state === "running" && (entry.spec.kind === "gate" || entry.spec.kind === "spin")) {
+    if (entry.started && entry.state === "running" && (entry.spec.kind === "gate" || entry.spec.kind === "spin")) {
       this.finish(entry, `ok:${entry.spec.n}`)
     }
   }
@@ -264,8 +282,9 @@ export class Pool {
       return true
     }
     if (entry.state === "running") {
-      // a gate or block task runs its interruption finalizer; a spin task's thread is terminated
-      if (entry.spec.kind !== "spin") entry.interrupted = true
+      // a gate or block task runs its interruption finalizer; a spin task's
+      // thread is terminated; a task sent ahead never starts
+      if (entry.started && entry.spec.kind !== "spin") entry.interrupted = true
       this.finish(entry, "cancelled")
       return true
     }
@@ -336,12 +355,32 @@ export class Pool {
     }
   }
 
-  private start(entry: Entry): void {
+  /** Hands a task to a slot: it runs, or waits there (sent ahead) for a running one to end. */
+  private dispatch(entry: Entry): void {
     entry.state = "running"
-    entry.started = true
     entry.startEpoch = this.epoch
     this.running.add(entry)
     if (this.running.size > this.slots) this.slots = this.running.size
+    this.promote()
+  }
+
+  /** Tasks sent ahead begin, in the order they were sent, while fewer than `executing` run. */
+  private promote(): void {
+    for (;;) {
+      let bodies = 0
+      let next: Entry | undefined
+      for (const e of this.running) {
+        if (e.started) bodies++
+        else next ??= e
+      }
+      if (next === undefined || bodies >= this.executing) return
+      this.start(next)
+    }
+  }
+
+  /** A task's body begins. */
+  private start(entry: Entry): void {
+    entry.started = true
     const spec = entry.spec
     const now = immediate(spec, entry.released)
     if (now !== undefined) return this.finish(entry, now)
@@ -363,12 +402,13 @@ export class Pool {
     this.running.delete(entry)
     this.events = this.events.filter((e) => e.entry !== entry)
     this.settle(entry, outcome)
+    this.promote()
     this.pump()
   }
 
   /** Freed slots take queued tasks, then waiting submitters are admitted while there is room (FIFO). */
   private pump(): void {
-    while (this.running.size < this.cfg.maxWorkers && this.queue.length > 0) this.start(this.queue.shift()!)
+    while (this.running.size < this.capacity && this.queue.length > 0) this.dispatch(this.queue.shift()!)
     while (this.waiters.length > 0 && this.hasRoom()) {
       const waiter = this.waiters.shift()!
       waiter.entry = this.admit(waiter.spec, undefined)

@@ -18,6 +18,7 @@ import { CancelledError, InvalidOptionsError, TaskCodecError } from "../../src/E
 import * as Future from "../../src/Future.ts"
 import * as IoExecutor from "../../src/IoExecutor.ts"
 import * as F from "../fixtures/faults.ts"
+import * as Gate from "../fixtures/gate.ts"
 import { assertConsistent, bounded, defectOf, failureOf } from "./helpers.ts"
 import * as Tap from "./workerTap.ts"
 
@@ -484,20 +485,14 @@ const lifecycleSubjects: ReadonlyArray<LifecycleSubject> = [
     make: Effect.map(CpuExecutor.make({ worker, maxWorkers: 1, name: "bad-cpu" }), (ex) => ({
       submit: (n) => ex.submit(F.Scale, { x: n, times: 1 }),
       submitHeld: Effect.gen(function* () {
-        const signal = F.makeSignal()
+        const signal = Gate.make()
         const future = yield* Effect.orDie(ex.submit(F.Hold, signal))
         return {
           future,
           // Hold returns its worker's thread id
-          value: () => Atomics.load(F.flags(signal), F.THREAD),
-          started: Effect.promise(async () => {
-            const f = F.flags(signal)
-            while (Atomics.load(f, F.STARTED) === 0) await Atomics.waitAsync(f, F.STARTED, 0).value
-          }),
-          release: Effect.sync(() => {
-            Atomics.store(F.flags(signal), F.RELEASE, 1)
-            Atomics.notify(F.flags(signal), F.RELEASE)
-          })
+          value: () => Gate.get(signal, Gate.THREAD),
+          started: Gate.awaitStarted(signal),
+          release: Gate.release(signal)
         }
       }),
       shutdown: ex.shutdown,

@@ -13,17 +13,12 @@ import * as CpuExecutor from "../../src/CpuExecutor.ts"
 import * as Future from "../../src/Future.ts"
 import * as IoExecutor from "../../src/IoExecutor.ts"
 import * as F from "../fixtures/faults.ts"
+import * as Gate from "../fixtures/gate.ts"
 
 // stdout and stderr open their pipes on first use: open them before the baseline
 void process.stdout.fd
 void process.stderr.fd
 const before = process.getActiveResourcesInfo()
-
-const waitStarted = (signal: SharedArrayBuffer) =>
-  Effect.promise(async () => {
-    const f = F.flags(signal)
-    while (Atomics.load(f, F.STARTED) === 0) await Atomics.waitAsync(f, F.STARTED, 0).value
-  })
 
 const program = Effect.gen(function* () {
   const io = yield* IoExecutor.IoExecutor
@@ -37,15 +32,13 @@ const program = Effect.gen(function* () {
 
   // CPU: plain work, a crash, a cancelled synchronous loop, a timed-out one
   out.cpu = yield* Future.await(yield* cpu.submit(F.Scale, { x: 6, times: 7 }))
-  out.crash = (yield* Effect.flip(
-    Future.await(yield* cpu.submit(F.Fault, { kind: "exit", signal: F.makeSignal() }))
-  ))._tag
-  const loop = F.makeSignal()
+  out.crash = (yield* Effect.flip(Future.await(yield* cpu.submit(F.Fault, { kind: "exit", signal: Gate.make() }))))._tag
+  const loop = Gate.make()
   const spinning = yield* cpu.submit(F.Fault, { kind: "loop", signal: loop })
-  yield* waitStarted(loop)
+  yield* Gate.awaitStarted(loop)
   out.cancelled = yield* Future.cancel(spinning)
   out.timeout = (yield* Effect.flip(
-    Future.await(yield* cpu.submit(F.Fault, { kind: "loop", signal: F.makeSignal() }, { timeout: 50 }))
+    Future.await(yield* cpu.submit(F.Fault, { kind: "loop", signal: Gate.make() }, { timeout: 50 }))
   ))._tag
   out.cpuMap = yield* Stream.runCollect(
     cpu.map(
@@ -56,14 +49,13 @@ const program = Effect.gen(function* () {
   )
 
   // tasks still queued at shutdown are cancelled
-  const hold = F.makeSignal()
+  const hold = Gate.make()
   const held = yield* cpu.submit(F.Hold, hold)
   const queued = yield* Effect.forEach([1, 2], () => cpu.submit(F.WhoAmI, null))
-  yield* waitStarted(hold)
+  yield* Gate.awaitStarted(hold)
   yield* cpu.shutdown({ cancelFutures: true, wait: false })
   out.queuedAtShutdown = queued.map(Future.stateUnsafe)
-  Atomics.store(F.flags(hold), F.RELEASE, 1)
-  Atomics.notify(F.flags(hold), F.RELEASE)
+  yield* Gate.release(hold)
   yield* Future.await(held)
   return out
 })

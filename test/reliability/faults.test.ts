@@ -17,7 +17,8 @@ import * as CpuExecutor from "../../src/CpuExecutor.ts"
 import { CancelledError, WorkerCrashedError } from "../../src/ExecutorError.ts"
 import * as Future from "../../src/Future.ts"
 import * as F from "../fixtures/faults.ts"
-import { assertConsistent, bounded, eventually, failureOf, flag, median, release, waitFlag } from "./helpers.ts"
+import * as Gate from "../fixtures/gate.ts"
+import { assertConsistent, bounded, eventually, failureOf, median } from "./helpers.ts"
 import * as Tap from "./workerTap.ts"
 
 Tap.install()
@@ -51,7 +52,7 @@ afterAll(() => {
 
 interface Context {
   readonly ex: CpuExecutor.CpuExecutorShape
-  readonly signal: SharedArrayBuffer
+  readonly signal: Gate.Gate
   readonly future: Future.Future<unknown, unknown>
 }
 
@@ -59,7 +60,7 @@ interface FaultCase {
   readonly name: string
   readonly options?: Partial<CpuExecutor.Options>
   /** Submits the faulting task (it marks STARTED on its worker). */
-  readonly submit: (ex: CpuExecutor.CpuExecutorShape, signal: SharedArrayBuffer) => Effect.Effect<any, any>
+  readonly submit: (ex: CpuExecutor.CpuExecutorShape, signal: Gate.Gate) => Effect.Effect<any, any>
   /** Triggers the fault from the test if it needs to; returns a getter of the fault's time (epoch ms). */
   readonly trigger: (c: Context) => Effect.Effect<() => number>
   /** Checks the faulting future's failure. */
@@ -69,7 +70,7 @@ interface FaultCase {
   readonly crash: boolean
 }
 
-const faultTime = (signal: SharedArrayBuffer) => () => F.times(signal)[1]
+const faultTime = (signal: Gate.Gate) => () => Gate.times(signal)[Gate.FAULT_AT]
 
 const crashed = (exit: Exit.Exit<unknown, unknown>): WorkerCrashedError => {
   const error = failureOf(exit, "(worker crash)")
@@ -122,7 +123,7 @@ const faultCases: ReadonlyArray<FaultCase> = [
     submit: (ex, signal) => ex.submit(F.Fault, { kind: "loop", signal }),
     trigger: (c) =>
       Effect.gen(function* () {
-        const at = F.now()
+        const at = Gate.now()
         // cancel returns true only once the worker is really gone
         assert.isTrue(yield* bounded("cancel of a synchronous loop")(Future.cancel(c.future)))
         return () => at
@@ -139,7 +140,7 @@ const faultCases: ReadonlyArray<FaultCase> = [
     name: "synchronous infinite loop, timed out (200 ms)",
     submit: (ex, signal) => ex.submit(F.Fault, { kind: "loop", signal }, { timeout: 200 }),
     // the deadline: when the task started (in its worker) plus the timeout
-    trigger: (c) => Effect.succeed(() => F.times(c.signal)[0] + 200),
+    trigger: (c) => Effect.succeed(() => Gate.times(c.signal)[Gate.STARTED_AT] + 200),
     expect: (exit) => {
       const error = failureOf(exit, "(timed out)")
       assert.isTrue(Cause.isTimeoutError(error), String(error))
@@ -153,9 +154,9 @@ const faultCases: ReadonlyArray<FaultCase> = [
     submit: (ex, signal) => ex.submit(F.Hold, signal),
     trigger: (c) =>
       Effect.gen(function* () {
-        const tapped = Tap.byThread(flag(c.signal, F.THREAD))
+        const tapped = Tap.byThread(Gate.get(c.signal, Gate.THREAD))
         assert.isDefined(tapped, "the worker running the task was found")
-        const at = F.now()
+        const at = Gate.now()
         yield* Effect.promise(() => tapped!.worker.terminate())
         return () => at
       }),
@@ -188,15 +189,15 @@ const runOnce = (c: FaultCase) =>
     }).pipe(Scope.provide(scope))
 
     // another task in flight, on the other worker
-    const hold = F.makeSignal()
+    const hold = Gate.make()
     const fHold = yield* ex.submit(F.Hold, hold)
-    yield* bounded("hold started")(waitFlag(hold, F.STARTED))
-    const holdThread = flag(hold, F.THREAD)
+    yield* bounded("hold started")(Gate.awaitStarted(hold))
+    const holdThread = Gate.get(hold, Gate.THREAD)
 
-    const signal = F.makeSignal()
+    const signal = Gate.make()
     const future = yield* c.submit(ex, signal)
-    yield* bounded("fault started")(waitFlag(signal, F.STARTED))
-    const faultThread = flag(signal, F.THREAD)
+    yield* bounded("fault started")(Gate.awaitStarted(signal))
+    const faultThread = Gate.get(signal, Gate.THREAD)
     assert.notStrictEqual(faultThread, holdThread)
 
     const ctx: Context = { ex, signal, future }
@@ -206,20 +207,20 @@ const runOnce = (c: FaultCase) =>
     const queued = yield* Effect.forEach([1, 2, 3], (x) => ex.submit(F.Scale, { x, times: 10 }))
 
     const exit = yield* bounded(`${c.name}: the faulting future settles`)(Future.exit(future))
-    const detectedAt = F.now()
+    const detectedAt = Gate.now()
     c.expect(exit, { ...ctx, faultThread })
     assert.strictEqual(Future.stateUnsafe(future), c.outcome)
 
     const probeThread = yield* bounded(`${c.name}: a task completes on a replacement`)(Future.await(probe))
-    const recoveredAt = F.now()
+    const recoveredAt = Gate.now()
     assert.notStrictEqual(probeThread, holdThread, "the probe ran on a replacement, not the busy worker")
     assert.notStrictEqual(probeThread, faultThread, "the probe ran on a replacement, not the dead worker")
     assert.deepStrictEqual(yield* bounded("queued tasks")(Effect.forEach(queued, Future.await)), [10, 20, 30])
 
     // the task on the other worker was untouched and completes normally
     assert.strictEqual(Future.stateUnsafe(fHold), "running")
-    assert.strictEqual(flag(hold, F.FINALIZED), 0)
-    yield* release(hold)
+    assert.strictEqual(Gate.get(hold, Gate.INTERRUPTED), 0)
+    yield* Gate.release(hold)
     assert.strictEqual(yield* bounded("hold completes")(Future.await(fHold)), holdThread)
 
     const s = yield* ex.stats
@@ -258,15 +259,15 @@ describe("CpuExecutor faults", () => {
       Effect.gen(function* () {
         const tapBefore = Tap.all().length
         const scope = yield* Scope.make()
-        const initCounter = new Int32Array(new SharedArrayBuffer(4))
+        const initCounter = Gate.counter()
         const ex = yield* CpuExecutor.make({
           worker,
           maxWorkers: 2,
           workerData: { initCounter, allowed: 1 } satisfies F.FaultWorkerData
         }).pipe(Scope.provide(scope))
-        const hold = F.makeSignal()
+        const hold = Gate.make()
         const fHold = yield* ex.submit(F.Hold, hold)
-        yield* bounded("hold started")(waitFlag(hold, F.STARTED))
+        yield* bounded("hold started")(Gate.awaitStarted(hold))
         // needs a second worker, whose initializer fails
         const fQueued = yield* ex.submit(F.Scale, { x: 1, times: 2 })
         const error = failureOf(yield* bounded("queued task fails")(Future.exit(fQueued)), "(broken)")
@@ -277,8 +278,8 @@ describe("CpuExecutor faults", () => {
         assert.strictEqual(rejected._tag, "BrokenExecutorError")
         // running tasks go on
         assert.strictEqual(Future.stateUnsafe(fHold), "running")
-        yield* release(hold)
-        assert.strictEqual(yield* bounded("hold")(Future.await(fHold)), flag(hold, F.THREAD))
+        yield* Gate.release(hold)
+        assert.strictEqual(yield* bounded("hold")(Future.await(fHold)), Gate.get(hold, Gate.THREAD))
         const s = yield* ex.stats
         assertConsistent(s)
         assert.deepStrictEqual([s.succeeded, s.failed, s.running, s.queued], [1, 1, 0, 0])
@@ -329,19 +330,19 @@ describe("CpuExecutor faults", () => {
         const tapBefore = Tap.all().length
         const scope = yield* Scope.make()
         const ex = yield* CpuExecutor.make({ worker, maxWorkers: 2, maxCrashes: 2 }).pipe(Scope.provide(scope))
-        const hold = F.makeSignal()
+        const hold = Gate.make()
         const fHold = yield* ex.submit(F.Hold, hold)
-        yield* bounded("hold started")(waitFlag(hold, F.STARTED))
+        yield* bounded("hold started")(Gate.awaitStarted(hold))
         const crashAt: Array<number> = []
         let behind: Future.Future<number, unknown> | undefined
         for (let i = 1; i <= 3; i++) {
-          const signal = F.makeSignal()
+          const signal = Gate.make()
           const f = yield* ex.submit(F.Fault, { kind: "exit", signal })
           // on the last round, a task waits behind the crash: the break fails it
           if (i === 3) behind = yield* ex.submit(F.Scale, { x: 1, times: 1 })
           const error = crashed(yield* bounded(`crash ${i}`)(Future.exit(f)))
           assert.strictEqual(error.exitCode, F.EXIT_CODE)
-          crashAt.push(F.times(signal)[1])
+          crashAt.push(Gate.times(signal)[Gate.FAULT_AT])
         }
         const broken = failureOf(yield* bounded("behind")(Future.exit(behind!)), "(queued at the break)")
         assert.strictEqual(broken._tag, "BrokenExecutorError")
@@ -351,8 +352,8 @@ describe("CpuExecutor faults", () => {
         // the backoff grew between the replacements (25 ms, then 50 ms)
         assert.isAtLeast(crashAt[2] - crashAt[1], 50)
         // the healthy worker's task finishes
-        yield* release(hold)
-        assert.strictEqual(yield* bounded("hold")(Future.await(fHold)), flag(hold, F.THREAD))
+        yield* Gate.release(hold)
+        assert.strictEqual(yield* bounded("hold")(Future.await(fHold)), Gate.get(hold, Gate.THREAD))
         const s = yield* ex.stats
         assertConsistent(s)
         assert.deepStrictEqual([s.crashes, s.restarts, s.succeeded, s.failed], [3, 2, 1, 4])

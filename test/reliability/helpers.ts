@@ -4,24 +4,6 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type { Stats } from "../../src/Executor.ts"
-import * as F from "../fixtures/faults.ts"
-
-/** Waits (without blocking the thread) until the signal's slot `index` is non-zero. */
-export const waitFlag = (signal: SharedArrayBuffer, index: number): Effect.Effect<void> =>
-  Effect.promise(async () => {
-    const f = F.flags(signal)
-    while (Atomics.load(f, index) === 0) await Atomics.waitAsync(f, index, 0).value
-  })
-
-export const flag = (signal: SharedArrayBuffer, index: number): number => Atomics.load(F.flags(signal), index)
-
-/** Lets a `Hold` task finish. */
-export const release = (signal: SharedArrayBuffer): Effect.Effect<void> =>
-  Effect.sync(() => {
-    const f = F.flags(signal)
-    Atomics.store(f, F.RELEASE, 1)
-    Atomics.notify(f, F.RELEASE)
-  })
 
 /**
  * Runs `effect` with a real-time bound: a hang becomes a test failure naming

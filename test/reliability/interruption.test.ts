@@ -30,7 +30,8 @@ import * as Future from "../../src/Future.ts"
 import type { FutureImpl } from "../../src/internal/future.ts"
 import * as IoExecutor from "../../src/IoExecutor.ts"
 import * as F from "../fixtures/faults.ts"
-import { assertConsistent, bounded, release, waitFlag } from "./helpers.ts"
+import * as Gate from "../fixtures/gate.ts"
+import { assertConsistent, bounded } from "./helpers.ts"
 
 // ---------------------------------------------------------------------------
 // the two executors, seen through one adapter
@@ -155,16 +156,16 @@ type CpuTask = F.MixedPayload
 
 const cpuGated = (preReleased: boolean) =>
   Effect.sync(() => {
-    const signal = F.makeSignal()
-    if (preReleased) Atomics.store(F.flags(signal), F.RELEASE, 1)
-    openGates.push(release(signal))
+    const signal = Gate.make()
+    if (preReleased) Gate.set(signal, Gate.RELEASE)
+    openGates.push(Gate.release(signal))
     return {
       task: { kind: "hold", signal } as CpuTask,
-      started: waitFlag(signal, F.STARTED),
-      hasStarted: Effect.sync(() => Atomics.load(F.flags(signal), F.STARTED) === 1),
-      finalized: Effect.sync(() => Atomics.load(F.flags(signal), F.FINALIZED) === 1),
-      release: release(signal),
-      value: () => Atomics.load(F.flags(signal), F.THREAD)
+      started: Gate.awaitStarted(signal),
+      hasStarted: Effect.sync(() => Gate.isSet(signal, Gate.STARTED)),
+      finalized: Effect.sync(() => Gate.isSet(signal, Gate.INTERRUPTED)),
+      release: Gate.release(signal),
+      value: () => Gate.get(signal, Gate.THREAD)
     } satisfies Tracked<CpuTask>
   })
 

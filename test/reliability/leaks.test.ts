@@ -25,7 +25,8 @@ import * as CpuExecutor from "../../src/CpuExecutor.ts"
 import * as Future from "../../src/Future.ts"
 import * as IoExecutor from "../../src/IoExecutor.ts"
 import * as F from "../fixtures/faults.ts"
-import { assertConsistent, bounded, eventually, failureOf, flag, release, waitFlag } from "./helpers.ts"
+import * as Gate from "../fixtures/gate.ts"
+import { assertConsistent, bounded, eventually, failureOf } from "./helpers.ts"
 import { countingClock, leaks, snapshot } from "./resources.ts"
 import * as Tap from "./workerTap.ts"
 
@@ -146,18 +147,16 @@ describe("leaks", () => {
         yield* leakCheck("crashes", { cpu: { minWorkers: 1, maxCrashes: 10 } }, ({ cpu }) =>
           Effect.gen(function* () {
             for (const kind of ["exit", "throw-async"] as const) {
-              const exit = yield* bounded(kind)(
-                Future.exit(yield* cpu.submit(F.Fault, { kind, signal: F.makeSignal() }))
-              )
+              const exit = yield* bounded(kind)(Future.exit(yield* cpu.submit(F.Fault, { kind, signal: Gate.make() })))
               assert.strictEqual(failureOf(exit)._tag, "WorkerCrashedError")
             }
-            const hold = F.makeSignal()
+            const hold = Gate.make()
             const f = yield* cpu.submit(F.Hold, hold)
-            yield* bounded("hold")(waitFlag(hold, F.STARTED))
-            yield* Effect.promise(() => Tap.byThread(flag(hold, F.THREAD))!.worker.terminate())
+            yield* bounded("hold")(Gate.awaitStarted(hold))
+            yield* Effect.promise(() => Tap.byThread(Gate.get(hold, Gate.THREAD))!.worker.terminate())
             assert.strictEqual(failureOf(yield* Future.exit(f))._tag, "WorkerCrashedError")
             const replacement = yield* bounded("after")(Future.await(yield* cpu.submit(F.WhoAmI, null)))
-            assert.notStrictEqual(replacement, flag(hold, F.THREAD))
+            assert.notStrictEqual(replacement, Gate.get(hold, Gate.THREAD))
             assert.strictEqual((yield* cpu.stats).crashes, 3)
           })
         )
@@ -171,11 +170,11 @@ describe("leaks", () => {
       Effect.gen(function* () {
         yield* leakCheck("cancelled loops", { cpu: { maxWorkers: 2 } }, ({ cpu }) =>
           Effect.gen(function* () {
-            const loop = F.makeSignal()
+            const loop = Gate.make()
             const f = yield* cpu.submit(F.Fault, { kind: "loop", signal: loop })
-            yield* bounded("loop")(waitFlag(loop, F.STARTED))
+            yield* bounded("loop")(Gate.awaitStarted(loop))
             assert.isTrue(yield* bounded("cancel")(Future.cancel(f)))
-            const timedOut = yield* cpu.submit(F.Fault, { kind: "loop", signal: F.makeSignal() }, { timeout: 30 })
+            const timedOut = yield* cpu.submit(F.Fault, { kind: "loop", signal: Gate.make() }, { timeout: 30 })
             assert.strictEqual(failureOf(yield* bounded("timeout")(Future.exit(timedOut)))._tag, "TimeoutError")
             const s = yield* cpu.stats
             assert.deepStrictEqual([s.cancelled, s.failed, s.crashes], [1, 1, 0])
@@ -194,17 +193,17 @@ describe("leaks", () => {
             const gate = yield* Deferred.make<void>()
             const ioRunning = yield* io.submit(Deferred.await(gate).pipe(Effect.as("ran")))
             const ioQueued = yield* Effect.forEach([1, 2, 3], (n) => io.submit(Effect.succeed(n), { timeout: 1000 }))
-            const hold = F.makeSignal()
+            const hold = Gate.make()
             const cpuRunning = yield* cpu.submit(F.Hold, hold)
             const cpuQueued = yield* Effect.forEach([1, 2, 3], () => cpu.submit(F.WhoAmI, null, { timeout: 1000 }))
-            yield* bounded("hold")(waitFlag(hold, F.STARTED))
+            yield* bounded("hold")(Gate.awaitStarted(hold))
             yield* io.shutdown({ cancelFutures: true, wait: false })
             yield* cpu.shutdown({ cancelFutures: true, wait: false })
             for (const f of [...ioQueued, ...cpuQueued]) assert.strictEqual(Future.stateUnsafe(f), "cancelled")
             yield* Deferred.succeed(gate, undefined)
-            yield* release(hold)
+            yield* Gate.release(hold)
             assert.strictEqual(yield* Future.await(ioRunning), "ran")
-            assert.strictEqual(yield* bounded("hold")(Future.await(cpuRunning)), flag(hold, F.THREAD))
+            assert.strictEqual(yield* bounded("hold")(Future.await(cpuRunning)), Gate.get(hold, Gate.THREAD))
           })
         )
       }),
@@ -215,7 +214,7 @@ describe("leaks", () => {
     "release - of a broken executor (failing initializer)",
     () =>
       Effect.gen(function* () {
-        const initCounter = new Int32Array(new SharedArrayBuffer(4))
+        const initCounter = Gate.counter()
         yield* leakCheck(
           "broken",
           { cpu: { minWorkers: 2, workerData: { initCounter, allowed: 1 } satisfies F.FaultWorkerData } },
@@ -239,7 +238,7 @@ describe("leaks", () => {
         // regression: the failed worker was terminated but not awaited, so a
         // release at once returned while its thread was still alive
         for (let i = 0; i < 3; i++) {
-          const initCounter = new Int32Array(new SharedArrayBuffer(4))
+          const initCounter = Gate.counter()
           yield* leakCheck(
             `initializer failed (${i})`,
             { cpu: { maxWorkers: 1, minWorkers: 1, workerData: { initCounter, allowed: 0 } } },
@@ -267,7 +266,7 @@ describe("leaks", () => {
         yield* leakCheck("in backoff", { cpu: { maxWorkers: 1, minWorkers: 1, maxCrashes: 10 } }, ({ cpu }) =>
           Effect.gen(function* () {
             for (let i = 0; i < 3; i++) {
-              const f = yield* cpu.submit(F.Fault, { kind: "exit", signal: F.makeSignal() })
+              const f = yield* cpu.submit(F.Fault, { kind: "exit", signal: Gate.make() })
               assert.strictEqual(failureOf(yield* bounded("crash")(Future.exit(f)))._tag, "WorkerCrashedError")
             }
             // the third replacement waits 100 ms before it starts: release now
