@@ -274,7 +274,7 @@ export const isDone = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
  * @since 0.1.0
  */
 export const isRunning = <A, E>(self: Future<A, E>): Effect.Effect<boolean> =>
-  Effect.sync(() => internal.impl(self).state === internal.RUNNING)
+  Effect.sync(() => internal.observedState(internal.impl(self)) === internal.RUNNING)
 
 /**
  * Whether the future ended cancelled.

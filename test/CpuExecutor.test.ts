@@ -7,9 +7,11 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
+import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { TestClock } from "effect/testing"
 import * as CpuExecutor from "../src/CpuExecutor.ts"
-import { TaskCodecError, WorkerCrashedError } from "../src/ExecutorError.ts"
+import { CancelledError, TaskCodecError, WorkerCrashedError } from "../src/ExecutorError.ts"
 import * as Future from "../src/Future.ts"
 import { type Adapter, executorContract } from "./contract/executor.ts"
 import * as Gate from "./fixtures/gate.ts"
@@ -59,6 +61,23 @@ const cpuAdapter: Adapter<T.ContractPayload> = {
 }
 
 executorContract(cpuAdapter)
+
+// the contract holds over the configurations users turn on, not only the defaults
+const configured = (name: string, config: Partial<CpuExecutor.Options>): Adapter<T.ContractPayload> => ({
+  ...cpuAdapter,
+  name: `CpuExecutor (${name})`,
+  make: (options) =>
+    Effect.map(CpuExecutor.make({ worker, ...config, ...options, name: "contract-cpu" }), (ex) => ({
+      submit: (payload, o) => ex.submit(T.Contract, payload, o),
+      map: (payloads, o) => ex.map(T.Contract, payloads, o),
+      shutdown: ex.shutdown,
+      stats: ex.stats
+    }))
+})
+executorContract(configured("prefetch 4", { prefetch: 4 }))
+executorContract(
+  configured("recycled every 3 tasks, 2 tasks per worker", { maxTasksPerWorker: 3, concurrentTasksPerWorker: 2 })
+)
 
 const crashOf = (exit: Exit.Exit<unknown, unknown>): WorkerCrashedError => {
   assert.isTrue(Exit.isFailure(exit))
@@ -276,7 +295,7 @@ describe("CpuExecutor", () => {
       const third = yield* ex.submit(T.Square, 3)
       const s = yield* ex.stats
       assert.deepStrictEqual([s.running, s.prefetched, s.queued], [1, 1, 1])
-      assert.strictEqual(Future.stateUnsafe(f2), "running")
+      assert.strictEqual(Future.stateUnsafe(f2), "pending")
       assert.isTrue(yield* Future.cancel(f2))
       assert.isFalse(yield* second.hasStarted)
       yield* first.release
@@ -294,7 +313,7 @@ describe("CpuExecutor", () => {
       const ahead = yield* Effect.forEach([1, 2], gated)
       const fs = yield* Effect.forEach(ahead, (a) => ex.submit(T.Contract, a.task))
       yield* Gate.awaitStarted(g)
-      assert.deepStrictEqual(fs.map(Future.stateUnsafe), ["running", "running"], "sent ahead")
+      assert.deepStrictEqual(fs.map(Future.stateUnsafe), ["pending", "pending"], "sent ahead, not started")
       assert.isTrue(yield* Future.cancel(spin))
       // the worker was terminated; the two it never started run on the new one
       for (const a of ahead) {
@@ -316,7 +335,7 @@ describe("CpuExecutor", () => {
       const crash = yield* ex.submit(T.Crash, "exit")
       const next = yield* gated(3)
       const f3 = yield* ex.submit(T.Contract, next.task)
-      assert.deepStrictEqual([crash, f3].map(Future.stateUnsafe), ["running", "running"], "sent ahead")
+      assert.deepStrictEqual([crash, f3].map(Future.stateUnsafe), ["pending", "pending"], "sent ahead, not started")
       yield* first.release
       assert.strictEqual(yield* Future.await(f1), 1)
       crashOf(yield* Future.exit(crash))
@@ -486,5 +505,194 @@ describe("CpuExecutor", () => {
       assert.strictEqual(yield* Future.await(f), 3)
       assert.strictEqual((yield* ex.stats).workers, 0)
     })
+  )
+})
+
+// Protocol v2: the parent knows, from a word of shared memory per task, whether
+// a worker has started it. Every ordering below is set by gates, not by time.
+describe("CpuExecutor protocol", () => {
+  const spin = (n: number) => {
+    const g = Gate.make()
+    return { g, task: { k: "spin", g, n } as T.ContractPayload }
+  }
+  const bounded = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
+    Effect.timeoutOrElse(effect, {
+      duration: "10 seconds",
+      orElse: () => Effect.die(new Error(`${what}: did not happen within 10 s`))
+    })
+
+  it.live("cancel of a task sent ahead behind a long one: it never starts, and nobody is terminated", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, prefetch: 1 })
+      const long = spin(1)
+      const f1 = yield* ex.submit(T.Contract, long.task)
+      yield* Gate.awaitStarted(long.g)
+      const ahead = yield* gated(2)
+      const f2 = yield* ex.submit(T.Contract, ahead.task)
+      assert.strictEqual((yield* ex.stats).prefetched, 1)
+      assert.isTrue(yield* Future.cancel(f2))
+      assert.strictEqual(Future.stateUnsafe(f2), "cancelled")
+      // the long one was not failed for its neighbour's sake
+      yield* Gate.release(long.g)
+      assert.strictEqual(yield* Future.await(f1), 1)
+      assert.isFalse(yield* ahead.hasStarted)
+      // the same thread runs the next task: it was never terminated
+      const next = spin(3)
+      const f3 = yield* ex.submit(T.Contract, next.task)
+      yield* Gate.release(next.g)
+      assert.strictEqual(yield* Future.await(f3), 3)
+      assert.strictEqual(Gate.get(next.g, Gate.THREAD), Gate.get(long.g, Gate.THREAD))
+      const s = yield* ex.stats
+      assert.deepStrictEqual([s.crashes, s.restarts, s.threads, s.cancelled], [0, 0, 1, 1])
+      assert.isFalse(yield* ahead.hasStarted)
+    })
+  )
+
+  it.live("cancel of a task that finished but whose result is still on its way: false, and the value arrives", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1 })
+      const g = Gate.make()
+      const f = yield* ex.submit(T.Contract, { k: "afterReply", g, n: 7 })
+      yield* Gate.awaitStarted(g)
+      // this thread does not turn its event loop until the worker has posted
+      // the result: cancel then sees the task finished, its result not received
+      yield* Effect.sync(() => {
+        Gate.set(g, Gate.RELEASE)
+        while (!Gate.isSet(g, Gate.COMPLETED)) Atomics.wait(g, Gate.COMPLETED, 0, 1_000)
+      })
+      assert.strictEqual(Future.stateUnsafe(f), "running")
+      assert.isFalse(yield* bounded("cancel", Future.cancel(f)))
+      assert.strictEqual(yield* Future.await(f), 7)
+      const s = yield* ex.stats
+      assert.deepStrictEqual([s.succeeded, s.cancelled, s.threads], [1, 0, 1])
+    })
+  )
+
+  it.live("a tiny task's result does not wait for the long task after it on the same worker", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, prefetch: 1 })
+      const long = spin(2)
+      const blocker = spin(0)
+      // hold the worker so both are sent together, the tiny one first
+      const f0 = yield* ex.submit(T.Contract, blocker.task)
+      yield* Gate.awaitStarted(blocker.g)
+      const tiny = yield* ex.submit(T.Square, 3)
+      const f2 = yield* ex.submit(T.Contract, long.task)
+      yield* Gate.release(blocker.g)
+      yield* Gate.awaitStarted(long.g)
+      // the long one runs (and blocks its worker) now: the tiny result is in already
+      assert.strictEqual(yield* bounded("the tiny result", Future.await(tiny)), 9)
+      assert.isFalse(Gate.isSet(long.g, Gate.COMPLETED))
+      yield* Gate.release(long.g)
+      assert.deepStrictEqual(yield* Effect.all([Future.await(f0), Future.await(f2)]), [0, 2])
+    })
+  )
+
+  it.effect("a task's timeout counts from its start, not from when it was sent ahead", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, minWorkers: 1, prefetch: 1 })
+      const long = spin(1)
+      const f1 = yield* ex.submit(T.Contract, long.task)
+      yield* Gate.awaitStarted(long.g)
+      const g = yield* gated(2)
+      const f2 = yield* ex.submit(T.Contract, g.task, { timeout: "1 second" })
+      // sent ahead, not started: its time in the worker's queue does not count
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      assert.strictEqual((yield* ex.stats).prefetched, 1)
+      yield* TestClock.adjust("5 seconds")
+      assert.strictEqual(Future.stateUnsafe(f2), "pending")
+      yield* Gate.release(long.g)
+      yield* g.started
+      yield* g.release
+      assert.deepStrictEqual(yield* Effect.all([Future.await(f1), Future.await(f2)]), [1, 2])
+    })
+  )
+
+  it.live("a worker that dies holding a started, an unstarted and a dropped task: exact outcomes", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, minWorkers: 1, prefetch: 3 })
+      const crash = Gate.make()
+      const fCrash = yield* ex.submit(T.Contract, { k: "exitOnRelease", g: crash })
+      yield* Gate.awaitStarted(crash)
+      const before = yield* gated(1)
+      const dropped = yield* gated(2)
+      const after = yield* gated(3)
+      const fBefore = yield* ex.submit(T.Contract, before.task)
+      const fDropped = yield* ex.submit(T.Contract, dropped.task)
+      const fAfter = yield* ex.submit(T.Contract, after.task)
+      assert.strictEqual((yield* ex.stats).prefetched, 3)
+      assert.isTrue(yield* Future.cancel(fDropped))
+      yield* Gate.release(crash)
+      // started: failed with the worker
+      const error = crashOf(yield* Future.exit(fCrash))
+      assert.strictEqual(error.exitCode, 3)
+      // never started: run on the replacement, in order
+      yield* before.started
+      assert.isFalse(yield* after.hasStarted)
+      yield* before.release
+      yield* after.started
+      yield* after.release
+      assert.deepStrictEqual(yield* Effect.all([Future.await(fBefore), Future.await(fAfter)]), [1, 3])
+      // dropped: stays cancelled, never ran
+      assert.strictEqual(Future.stateUnsafe(fDropped), "cancelled")
+      assert.isFalse(yield* dropped.hasStarted)
+      const s = yield* ex.stats
+      assert.deepStrictEqual([s.succeeded, s.failed, s.cancelled, s.crashes], [2, 1, 1, 1])
+    })
+  )
+
+  it.live("a task whose payload was transferred to a worker that died before starting it fails as a crash", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, prefetch: 1 })
+      const crash = Gate.make()
+      const fCrash = yield* ex.submit(T.Contract, { k: "exitOnRelease", g: crash })
+      yield* Gate.awaitStarted(crash)
+      const bytes = new Uint8Array([1, 2, 3])
+      const fBytes = yield* ex.submit(T.DoubleBytes, bytes, { transfer: [bytes.buffer] })
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      assert.strictEqual(bytes.byteLength, 0, "transferred")
+      yield* Gate.release(crash)
+      crashOf(yield* Future.exit(fCrash))
+      const error = crashOf(yield* Future.exit(fBytes))
+      assert.include(error.reason, "transferred")
+    })
+  )
+
+  it.live("a cancel whose own fiber is interrupted still stops a stuck task by terminating its worker", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, cancelGracePeriod: 50 })
+      const stuck = spin(1)
+      const f = yield* ex.submit(T.Contract, stuck.task)
+      yield* Gate.awaitStarted(stuck.g)
+      // the caller gives up on the cancel at once
+      const gaveUp = yield* Effect.exit(Future.cancel(f).pipe(Effect.timeout("1 millis")))
+      assert.isTrue(Exit.isFailure(gaveUp))
+      // the grace period passes and the worker is terminated all the same
+      const error = yield* bounded("the stop", Effect.flip(Future.await(f)))
+      assert.instanceOf(error, CancelledError)
+      assert.isFalse(Gate.isSet(stuck.g, Gate.COMPLETED))
+      const s = yield* ex.stats
+      assert.deepStrictEqual([s.cancelled, s.crashes], [1, 0])
+    })
+  )
+
+  it.live(
+    "a script that never shuts its executor down exits once its work is done",
+    () =>
+      Effect.gen(function* () {
+        const script = fileURLToPath(new URL("./fixtures/noShutdown.ts", import.meta.url))
+        const result = yield* Effect.callback<{ code: number | null; stdout: string; stderr: string }>((resume) => {
+          const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] })
+          let stdout = ""
+          let stderr = ""
+          child.stdout.on("data", (d) => (stdout += d))
+          child.stderr.on("data", (d) => (stderr += d))
+          child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+          return Effect.sync(() => child.kill("SIGKILL"))
+        }).pipe((effect) => bounded("the script's exit", effect))
+        assert.strictEqual(result.code, 0, result.stderr)
+        assert.strictEqual(result.stdout.trim(), "[1,4,9,16]")
+      }),
+    30_000
   )
 })

@@ -111,6 +111,11 @@ export class Work<S extends Slot> implements future_.Owner, Node<Work<S>> {
   cancel(): Effect.Effect<boolean> {
     return this.canceller.cancel(this)
   }
+
+  /** A slot starts what it is handed at once, unless its kind says otherwise. */
+  started(): boolean {
+    return true
+  }
 }
 
 /**
@@ -161,6 +166,8 @@ export interface SlotDriver<S extends Slot, W extends Work<S>> {
   readonly interrupt: (slot: S, work: W) => Effect.Effect<void>
   /** Destroys a slot that runs no task. */
   readonly close: (slot: S) => Effect.Effect<void>
+  /** Cancels the tasks on this slot it has not started (sent ahead): `shutdown({ cancelFutures })`. */
+  readonly dropUnstarted?: ((slot: S) => void) | undefined
   /** Of the tasks on this slot, those it has not started (sent ahead); counted as running otherwise. */
   readonly unstarted?: ((slot: S) => number) | undefined
   /** The task this slot runs in `fiber`, if any (so `shutdown` called from a task does not wait for itself). */
@@ -247,6 +254,8 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
   // before a busy one is sent a task ahead. One level when capacity is 1.
   private readonly levels: Array<Array<S>>
   private availableCount = 0
+  /** Slots running at least one task (retiring ones included). */
+  private busy = 0
   /** Slots starting: their ids, each until it reports ready or failed. */
   private readonly spawning = new Set<number>()
   /** Slots in `slots` that take no new tasks (recycling after maxTasksPerSlot). */
@@ -446,7 +455,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
     work.slot = slot
     this.running++
     this.removeAvailable(slot) // filed by its load, which changes now
-    slot.active++
+    if (slot.active++ === 0) this.busy++
     slot.dispatched++
     const limit = this.options.maxTasksPerSlot
     if (limit > 0 && slot.dispatched >= limit) {
@@ -481,7 +490,9 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
   private pickSlot(): S | undefined {
     if (this.running >= this.options.maxWorkers * this.driver.capacity) return undefined
     const levels = this.spawning.size > 0 ? this.driver.concurrency : this.levels.length
-    for (let i = 0; i < levels; i++) {
+    // an idle slot (level 0) starts what it is given at once: only while fewer
+    // than maxWorkers slots are busy (a retiring slot's last tasks count)
+    for (let i = this.busy < this.options.maxWorkers ? 0 : 1; i < levels; i++) {
       const level = this.levels[i]
       if (level.length > 0) return level[level.length - 1]
     }
@@ -598,7 +609,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
         const work = works[i]
         if (work.future.state !== future_.RUNNING || work.slot !== slot) continue
         this.running--
-        slot.active--
+        if (--slot.active === 0) this.busy--
         work.slot = undefined
         future_.markPending(work.future)
         if (this.broken !== undefined) {
@@ -631,7 +642,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
     try {
       this.running--
       this.removeAvailable(slot) // filed by its load, which changes now
-      slot.active--
+      if (--slot.active === 0) this.busy--
       const outcome = future_.classify(exit)
       this.count(outcome)
       if (slot.retiring) {
@@ -729,6 +740,9 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
         for (let work = this.queue.shift(); work !== undefined; work = this.queue.shift()) {
           this.settleUnstarted(work, future_.cancelledExit, future_.CANCELLED)
         }
+        // and those sent ahead to a slot that has not started them
+        const drop = this.driver.dropUnstarted
+        if (drop !== undefined) for (const slot of Array.from(this.slots)) if (slot.active > 0) drop(slot)
       }
     } finally {
       this.depth--

@@ -5,7 +5,7 @@
 // `shutdown`, `stats`). An executor module keeps only what is its own: its
 // options, its slot kind and its service's shape.
 import * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
@@ -81,10 +81,17 @@ export const make = <S extends Slot, W extends Work<S>>(
           schedule:
             options.idleTimeoutMs < 0
               ? undefined
-              : (millis, f) => {
-                  const fiber = fork(Effect.sleep(millis).pipe(Effect.andThen(Effect.sync(f))))
-                  return () => fiber.interruptUnsafe()
-                },
+              : clock === liveClock()
+                ? // an idle worker's retirement timer must not keep the program alive
+                  (millis, f) => {
+                    const timer = setTimeout(f, millis)
+                    timer.unref()
+                    return () => clearTimeout(timer)
+                  }
+                : (millis, f) => {
+                    const fiber = fork(Effect.sleep(millis).pipe(Effect.andThen(Effect.sync(f))))
+                    return () => fiber.interruptUnsafe()
+                  },
           metricsContext: options.metrics ? context : undefined,
           clock: options.timings ? clock : undefined
         },
@@ -108,6 +115,9 @@ export const make = <S extends Slot, W extends Work<S>>(
       }
     })
   )
+
+/** effect's own clock (the default of the `Clock` reference): timers on it are Node timers. */
+const liveClock = (): Clock.Clock => Context.get(Context.empty(), Clock.Clock)
 
 const shutdown = <S extends Slot, W extends Work<S>>(
   dispatcher: Dispatcher<S, W>,

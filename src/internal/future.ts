@@ -48,6 +48,11 @@ export type StateName = (typeof stateNames)[number]
  */
 export interface Owner {
   cancel(): Effect.Effect<boolean>
+  /**
+   * Whether a task handed to its slot has started (a CPU task sent ahead to
+   * a worker has not): until it has, the future reads as `pending`.
+   */
+  started?(): boolean
 }
 
 /** @internal */
@@ -204,8 +209,16 @@ export const await_ = <A, E>(future: Future<A, E>): Effect.Effect<A, E | Cancell
 export const exit = <A, E>(self: Future<A, E>): Effect.Effect<Exit.Exit<A, E | CancelledError>> =>
   Effect.exit(await_(self))
 
+/**
+ * The state a user sees: a task handed to a slot that has not started it yet
+ * (sent ahead to a worker) is still `pending`.
+ * @internal
+ */
+export const stateName = <A, E>(self: Future<A, E>): StateName => stateNames[observedState(impl(self))]
+
 /** @internal */
-export const stateName = <A, E>(self: Future<A, E>): StateName => stateNames[impl(self).state]
+export const observedState = (self: FutureImpl<any, any>): number =>
+  self.state === RUNNING && self.owner?.started?.() === false ? PENDING : self.state
 
 /** @internal */
 export const cancel = <A, E>(future: Future<A, E>): Effect.Effect<boolean> =>

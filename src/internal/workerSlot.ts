@@ -53,6 +53,12 @@ export class CpuWork extends Work<WorkerSlot> {
   word = 0
   /** The interrupt-grace-terminate step under way for it, in the executor's scope. */
   stopper: Fiber.Fiber<void> | undefined = undefined
+
+  /** On a worker and past SENT (read from the shared word). */
+  override started(): boolean {
+    const slot = this.slot
+    return slot !== undefined && protocol.stateOf(Atomics.load(slot.states, this.index)) !== protocol.SENT
+  }
   constructor(
     canceller: ConstructorParameters<typeof Work<WorkerSlot>>[0],
     timeout: number,
@@ -464,6 +470,17 @@ export const make = (
         work.cancelling = true
         return stop(slot, work)
       })
+    },
+    dropUnstarted(slot) {
+      for (const work of Array.from(slot.inflight.values())) {
+        const unsent = slot.outbox.indexOf(work)
+        if (unsent >= 0) slot.outbox.splice(unsent, 1)
+        const dropped = work.word - protocol.SENT + protocol.DROPPED
+        if (unsent >= 0 || Atomics.compareExchange(slot.states, work.index, work.word, dropped) === work.word) {
+          work.cancelling = true
+          finish(slot, work, future_.cancelledExit)
+        }
+      }
     },
     unstarted(slot) {
       let n = 0
