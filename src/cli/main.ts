@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `effect-futures files [dir] [options]`: the concurrent file processor.
  *
@@ -260,9 +259,9 @@ export const main = (args: ReadonlyArray<string>) =>
     Effect.provide(NodeServices.layer)
   )
 
-if (import.meta.main) {
-  NodeRuntime.runMain(main(process.argv.slice(2)), {
+/** Runs the command line `args` as the process: exits with its code (bin.ts, the package's `bin`, calls it). */
+export const runMain = (args: ReadonlyArray<string>): void =>
+  NodeRuntime.runMain(main(args), {
     teardown: (exit, onExit) =>
       Exit.isSuccess(exit) ? onExit(exit.value as number) : Runtime.defaultTeardown(exit, onExit)
   })
-}

@@ -14,7 +14,7 @@ import * as Files from "../../src/cli/files.ts"
 import { FileError, InvalidUtf8Error } from "../../src/cli/tasks.ts"
 import * as scan from "../../src/cli/scan.ts"
 
-const main = path.resolve(import.meta.dirname, "../../src/cli/main.ts")
+const main = path.resolve(import.meta.dirname, "../../src/cli/bin.ts")
 
 interface Run {
   readonly code: number | null
