@@ -3,8 +3,10 @@
  *
  * Without a directory it runs on the embedded sample corpus (see corpus.ts).
  * Exit codes: 0 all good, 1 some files failed (or, with `--mode validate`,
- * have findings), 2 bad usage, 130 interrupted (Ctrl-C: outstanding work is
- * cancelled and the partial summary printed).
+ * have findings), 2 bad usage (one line on stderr, nothing on stdout), 130
+ * interrupted (Ctrl-C: outstanding work is cancelled and the partial summary
+ * printed). The process entry is bin.ts, which checks the Node.js version
+ * and the optional peer `@effect/platform-node` before loading this module.
  *
  * @internal
  */
@@ -154,17 +156,20 @@ export const files = (flags: Flags) =>
       if (out === undefined) return yield* new UsageError({ message: "--out <dir> is required with --mode transform" })
       if (path.resolve(out) === dir)
         return yield* new UsageError({ message: "--out must not be the input directory: inputs are never overwritten" })
+      // an existing output tree is not written into (and its files replaced) unless asked to
       const existing = yield* Effect.promise(() =>
         fs.readdir(out).then(
-          (entries) => (entries.length > 0 ? "a directory that is not empty" : undefined),
-          (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : e.code === "ENOTDIR" ? "a file" : e.message)
+          (entries): string | undefined => (entries.length > 0 ? "full" : undefined),
+          (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : e.code === "ENOTDIR" ? "file" : e.message)
         )
       )
-      if (existing !== undefined && !flags.force)
+      if (existing === "file") return yield* new UsageError({ message: `--out: ${out} is a file, not a directory` })
+      if (existing === "full" && !flags.force)
         return yield* new UsageError({
-          message: `--out: ${out} already exists (${existing}); pass --force to write into it`
+          message: `--out: ${out} already exists and is not empty; pass --force to write into it`
         })
-      if (existing === "a file") return yield* new UsageError({ message: `--out: ${out} is a file, not a directory` })
+      if (existing !== undefined && existing !== "full")
+        return yield* new UsageError({ message: `--out: ${out}: ${existing}` })
     }
     const ext = Option.isSome(flags.ext) ? yield* parseExt(flags.ext.value) : undefined
 

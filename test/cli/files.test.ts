@@ -337,8 +337,12 @@ describe("files: the command", { timeout: 60_000 }, () => {
       [[dir, "--mode", "transform"], "--out <dir> is required with --mode transform"],
       [[dir, "--mode", "transform", "--out", dir], /^--out must not be the input directory/],
       [
+        [dir, "--mode", "transform", "--out", path.join(full, "existing.txt"), "--force"],
+        /^--out: .* is a file, not a directory$/
+      ],
+      [
         [dir, "--mode", "transform", "--out", full],
-        /^--out: .* already exists \(a directory that is not empty\); pass --force/
+        /^--out: .* already exists and is not empty; pass --force to write into it$/
       ],
       // flags that mean nothing in the mode are errors, not ignored
       [[dir, "--op", "upper"], "--op: only meaningful with --mode transform"],
