@@ -156,3 +156,25 @@ describe("the command's Node.js guard", () => {
     for (const v of ["22.18.9", "v22.0.0", "20.20.2", "18.0.0", "v21.99.99"]) assert.isFalse(supported(v), v)
   })
 })
+
+describe("dependencies", () => {
+  it("the library's modules import only effect and Node's built-ins (integration packages are for the command)", () => {
+    const src = path.join(root, "src")
+    const files = fs
+      .readdirSync(src, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts") && !f.startsWith(`cli${path.sep}`))
+    assert.isAtLeast(files.length, 10)
+    for (const file of files) {
+      // the code, without comments (the JSDoc examples import the package by its name)
+      const text = fs
+        .readFileSync(path.join(src, file), "utf8")
+        .split("\n")
+        .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line))
+        .join("\n")
+      for (const [, specifier] of text.matchAll(/(?:from|import\()\s*"([^"]+)"/g)) {
+        const allowed = specifier.startsWith(".") || specifier.startsWith("node:") || /^effect(\/|$)/.test(specifier)
+        assert.isTrue(allowed, `src/${file} imports ${specifier}`)
+      }
+    }
+  })
+})
