@@ -14,7 +14,7 @@ const arg = (name: string, fallback: number) => {
 }
 const totalMb = arg("mb", 512)
 const rounds = arg("rounds", 3)
-const main = path.resolve(import.meta.dirname, "../src/cli/main.ts")
+const main = path.resolve(import.meta.dirname, "../src/cli/bin.ts")
 
 // the corpus: one file of half the size (one file, many chunks) and 200 files sharing the rest
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "files-bench-"))

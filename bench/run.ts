@@ -124,7 +124,9 @@ const main = async (): Promise<number> => {
   console.log(
     `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, python ${machine.python ?? "absent"}, load ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}`
   )
-  if (!(await waitForQuiet(machine.clockTicksPerSecond, 10_000))) console.log("warning: the machine is busy at start")
+  // a quick run is a smoke run: it does not wait for a quiet machine (nor, by default, redo disturbed runs)
+  if (!options.quick && !(await waitForQuiet(machine.clockTicksPerSecond, 10_000)))
+    console.log("warning: the machine is busy at start")
   const baseline = makeSpeedBaseline()
   baseline.calibrate(systems)
 
@@ -136,6 +138,7 @@ const main = async (): Promise<number> => {
       const eligible = order.filter((system) => supports(system, workload.id))
       for (const [position, system] of eligible.entries()) {
         const prefix = `[round ${round + 1}/${options.rounds}] ${workload.id} ${system.id.padEnd(20)}`
+        const pairStart = performance.now()
         const run = await runPair(options, { machine, baseline }, system, workload, params, round, position, (line) =>
           console.log(`${prefix} ${line}`)
         )
@@ -146,7 +149,8 @@ const main = async (): Promise<number> => {
           )
           const others = run.othersCores === null ? "" : `others ${run.othersCores.toFixed(2)} cores`
           const speed = run.speed == null ? "" : `, speed ${run.speed.toFixed(2)}`
-          console.log(`${prefix} ${shown.join(", ")}  (${others}${speed})`)
+          const took = ((performance.now() - pairStart) / 1000).toFixed(1)
+          console.log(`${prefix} ${shown.join(", ")}  (${others}${speed}; ${took} s)`)
         }
       }
     }

@@ -104,7 +104,7 @@ export const workloads: ReadonlyArray<Workload> = [
     id: "W2",
     title: "in-process throughput: no-op tasks, all submitted then all awaited",
     full: { tasks: 200_000, concurrency: 8 },
-    quick: { tasks: 50_000, concurrency: 8 },
+    quick: { tasks: 20_000, concurrency: 8 },
     tiny: { tasks: 500, concurrency: 8 },
     figures: [
       {
@@ -127,7 +127,7 @@ export const workloads: ReadonlyArray<Workload> = [
     id: "W3",
     title: "tiny CPU tasks through a worker pool: x*x, one task per message",
     full: { tasks: 100_000, concurrency: 2 },
-    quick: { tasks: 20_000, concurrency: 2 },
+    quick: { tasks: 10_000, concurrency: 2 },
     tiny: { tasks: 300, concurrency: 2 },
     figures: [{ key: "tasks_per_s", label: "tasks/s", better: "higher", compute: perSecond, format: si }],
     references: ["piscina", "python-cf-process", "raw-worker"],
@@ -161,7 +161,7 @@ export const workloads: ReadonlyArray<Workload> = [
     id: "W4",
     title: "CPU-heavy: pure integer loops of ~100 ms each, speedup over serial in the same process",
     full: { tasks: 16, concurrency: 2, taskMs: 100 },
-    quick: { tasks: 8, concurrency: 2, taskMs: 50 },
+    quick: { tasks: 4, concurrency: 2, taskMs: 25 },
     tiny: { tasks: 4, concurrency: 2, taskMs: 2 },
     figures: [
       {
@@ -195,7 +195,7 @@ export const workloads: ReadonlyArray<Workload> = [
     id: "W5",
     title: "round-trip latency: sequential submit-and-await of one x*x through the worker pool",
     full: { tasks: 5_000, concurrency: 2, processes: 5 },
-    quick: { tasks: 1_000, concurrency: 2, processes: 2 },
+    quick: { tasks: 500, concurrency: 2, processes: 1 },
     tiny: { tasks: 50, concurrency: 2, processes: 1 },
     figures: [
       {
@@ -239,7 +239,7 @@ export const workloads: ReadonlyArray<Workload> = [
     id: "W6",
     title: "memory: tasks queued behind 1 busy worker",
     full: { tasks: 100_000, concurrency: 1 },
-    quick: { tasks: 20_000, concurrency: 1 },
+    quick: { tasks: 5_000, concurrency: 1 },
     tiny: { tasks: 200, concurrency: 1 },
     figures: [
       { key: "heap_b_per_task", label: "heap B/task", better: "lower", compute: perTask("heapUsed"), format: bytes },

@@ -14,7 +14,7 @@ import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { ExecutorMetrics, Future, IoExecutor } from "../src/index.ts"
+import { ExecutorMetrics, Future, IoExecutor } from "effect-futures"
 
 const corpus: ReadonlyArray<{ readonly id: string; readonly text: string; readonly latencyMs: number }> = [
   {

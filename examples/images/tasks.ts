@@ -12,7 +12,7 @@
 // in `transfer` (parent → worker) and `CpuWorker.transfer` (worker → parent)
 // are moved, not copied.
 import * as Schema from "effect/Schema"
-import * as Task from "../../src/Task.ts"
+import * as Task from "effect-futures/Task"
 import { filterNames } from "./imaging.ts"
 
 /**

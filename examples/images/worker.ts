@@ -1,7 +1,7 @@
 // The worker entry: serves ProcessImage. Direct module imports keep boot fast.
 import * as Effect from "effect/Effect"
 import { PNG } from "pngjs"
-import * as CpuWorker from "../../src/CpuWorker.ts"
+import * as CpuWorker from "effect-futures/CpuWorker"
 import { applyFilter, grayscale, type Rgba, thumbnail } from "./imaging.ts"
 import { DecodeError, ownedBytes, ProcessImage } from "./tasks.ts"
 

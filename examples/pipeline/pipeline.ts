@@ -30,10 +30,10 @@ import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import type { Stats } from "../../src/Executor.ts"
-import type { BrokenExecutorError, CancelledError, SubmitError } from "../../src/ExecutorError.ts"
-import * as Future from "../../src/Future.ts"
-import * as IoExecutor from "../../src/IoExecutor.ts"
+import type { Stats } from "effect-futures/Executor"
+import type { BrokenExecutorError, CancelledError, SubmitError } from "effect-futures/ExecutorError"
+import * as Future from "effect-futures/Future"
+import * as IoExecutor from "effect-futures/IoExecutor"
 
 // ---------------------------------------------------------------------------
 // The data and the three steps

@@ -10,8 +10,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as os from "node:os"
-import * as CpuExecutor from "../../src/CpuExecutor.ts"
-import * as Future from "../../src/Future.ts"
+import * as CpuExecutor from "effect-futures/CpuExecutor"
+import * as Future from "effect-futures/Future"
 import { CountPrimes } from "./tasks.ts"
 
 const N = Number(process.argv[2] ?? 3_000_000)

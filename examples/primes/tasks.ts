@@ -1,6 +1,6 @@
 // Task definitions shared by the parent (main.ts) and the worker (worker.ts).
 import * as Schema from "effect/Schema"
-import * as Task from "../../src/Task.ts"
+import * as Task from "effect-futures/Task"
 
 export class RangeTooLarge extends Schema.TaggedError<RangeTooLarge>()("RangeTooLarge", {
   from: Schema.Number,

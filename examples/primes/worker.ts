@@ -1,6 +1,6 @@
 // The worker entry: serves CountPrimes. Direct module imports keep boot fast.
 import * as Effect from "effect/Effect"
-import * as CpuWorker from "../../src/CpuWorker.ts"
+import * as CpuWorker from "effect-futures/CpuWorker"
 import { CountPrimes, countPrimes, RangeTooLarge } from "./tasks.ts"
 
 const limit = 5_000_000

@@ -19,8 +19,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Future from "../../src/Future.ts"
-import * as IoExecutor from "../../src/IoExecutor.ts"
+import * as Future from "effect-futures/Future"
+import * as IoExecutor from "effect-futures/IoExecutor"
 
 const executor = (name: string, maxWorkers: number) => IoExecutor.make({ name, maxWorkers }).pipe(Effect.orDie)
 

@@ -17,8 +17,8 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientError from "effect/http/HttpClientError"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import * as Future from "../../src/Future.ts"
-import * as IoExecutor from "../../src/IoExecutor.ts"
+import * as Future from "effect-futures/Future"
+import * as IoExecutor from "effect-futures/IoExecutor"
 import * as Server from "./server.ts"
 
 /** A 4xx or 5xx answer: the scraper's own typed error. Only `status >= 500` is retried. */

@@ -15,6 +15,7 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
@@ -41,8 +42,10 @@ export interface RunOptions {
   readonly op: scan.Op
   /** Output directory of `transform`. */
   readonly out: string | undefined
-  /** Extensions to keep (with their dot), or every file. */
+  /** Extensions to keep (with their dot; a file's name must end with one), or every file. */
   readonly ext: ReadonlyArray<string> | undefined
+  /** Match `ext` with case (by default `.txt` also takes `A.TXT`). */
+  readonly extCaseSensitive?: boolean | undefined
   readonly timeout: Duration.Duration
   readonly retries: number
   readonly maxLineLength: number
@@ -86,6 +89,8 @@ export type Outcome =
 export interface Report {
   readonly mode: Mode
   readonly dir: string
+  /** The directory is still being listed: `total` is what was found so far. */
+  scanning: boolean
   total: number
   totalBytes: number
   readonly outcomes: Array<Outcome>
@@ -101,6 +106,7 @@ export interface Report {
 export const makeReport = (mode: Mode, dir: string, startedAt: number): Report => ({
   mode,
   dir,
+  scanning: true,
   total: 0,
   totalBytes: 0,
   outcomes: [],
@@ -144,13 +150,24 @@ const awaitOrCancel = <A, E>(future: Future.Future<A, E>) =>
  */
 export const walk = (
   root: string,
-  options: { readonly ext: ReadonlyArray<string> | undefined; readonly exclude: string | undefined }
+  options: {
+    readonly ext: ReadonlyArray<string> | undefined
+    readonly extCaseSensitive?: boolean | undefined
+    readonly exclude: string | undefined
+    /** Called as files are found, with how many so far. */
+    readonly onFound?: ((count: number) => void) | undefined
+  }
 ) =>
   Effect.gen(function* () {
     const executor = yield* IoExecutor.IoExecutor
     const files: Array<Entry> = []
     const unreadable: Array<Outcome> = []
-    const keep = (name: string) => options.ext === undefined || options.ext.some((e) => name.endsWith(e))
+    const exts = options.extCaseSensitive ? options.ext : options.ext?.map((e) => e.toLowerCase())
+    const keep = (name: string) => {
+      if (exts === undefined) return true
+      const n = options.extCaseSensitive ? name : name.toLowerCase()
+      return exts.some((e) => n.endsWith(e) && n.length > e.length)
+    }
     const visit = (dir: string): Effect.Effect<void> =>
       Effect.gen(function* () {
         const listed = yield* executor
@@ -187,6 +204,7 @@ export const walk = (
           return
         }
         files.push(...listed.value.found)
+        options.onFound?.(files.length)
         yield* Effect.forEach(listed.value.dirs, visit, { concurrency: "unbounded", discard: true })
       }).pipe(Effect.orDie)
     yield* visit(root)
@@ -378,12 +396,28 @@ const describe = (e: unknown): { readonly tag: string; readonly message: string 
 export const run = (options: RunOptions, report: Report, now: () => number) =>
   Effect.gen(function* () {
     const executor = yield* IoExecutor.IoExecutor
+    const cpu = yield* CpuExecutor.CpuExecutor
     const outDir = options.mode === "transform" ? path.resolve(options.out!) : undefined
-    const { files, unreadable } = yield* walk(options.dir, { ext: options.ext, exclude: outDir })
+    // every worker starts (loads its modules) while the directory is listed, so that a
+    // file's time limit is spent on the file and not on a worker's start-up
+    const { maxWorkers } = yield* cpu.stats
+    const warm = yield* Effect.forEach(
+      Array.from({ length: maxWorkers }, () => new Uint8Array(0)),
+      (empty) => Effect.flatMap(cpu.submit(Count, empty), awaitOrCancel),
+      { concurrency: "unbounded", discard: true }
+    ).pipe(Effect.forkChild)
+    const { files, unreadable } = yield* walk(options.dir, {
+      ext: options.ext,
+      extCaseSensitive: options.extCaseSensitive,
+      exclude: outDir,
+      onFound: (count) => (report.total = count)
+    })
     report.total = files.length + unreadable.length
+    report.scanning = false
     report.totalBytes = files.reduce((sum, f) => sum + f.size, 0)
     for (const u of unreadable) record(report, u)
     const inputs = new Set(files.map((f) => path.resolve(f.path)))
+    yield* Fiber.join(warm)
 
     const one = (file: Entry) =>
       Effect.gen(function* () {

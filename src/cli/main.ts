@@ -1,11 +1,12 @@
-#!/usr/bin/env node
 /**
  * `effect-futures files [dir] [options]`: the concurrent file processor.
  *
  * Without a directory it runs on the embedded sample corpus (see corpus.ts).
  * Exit codes: 0 all good, 1 some files failed (or, with `--mode validate`,
- * have findings), 2 bad usage, 130 interrupted (Ctrl-C: outstanding work is
- * cancelled and the partial summary printed).
+ * have findings), 2 bad usage (one line on stderr, nothing on stdout), 130
+ * interrupted (Ctrl-C: outstanding work is cancelled and the partial summary
+ * printed). The process entry is bin.ts, which checks the Node.js version
+ * and the optional peer `@effect/platform-node` before loading this module.
  *
  * @internal
  */
@@ -19,7 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
-import { Argument, Command, Flag } from "effect/cli"
+import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -50,10 +51,45 @@ const parseDuration = (option: string, input: string): Effect.Effect<Duration.Du
       )
 }
 
-const atLeast = (option: string, value: number, min: number) =>
-  Number.isInteger(value) && value >= min
+/** The smallest value of each integer option. */
+const minimums: Record<string, number> = {
+  workers: 1,
+  "io-workers": 1,
+  retries: 0,
+  "max-line-length": 1,
+  "chunk-size": 64
+}
+
+const expectedInteger = (option: string) => `expected an integer ≥ ${minimums[option] ?? 0}`
+
+const atLeast = (option: string, value: number) =>
+  Number.isInteger(value) && value >= (minimums[option] ?? 0)
     ? Effect.void
-    : Effect.fail(new UsageError({ message: `--${option}: expected an integer of at least ${min}, got ${value}` }))
+    : Effect.fail(new UsageError({ message: `--${option}: ${expectedInteger(option)}, got "${value}"` }))
+
+/** Flags that mean something in one mode only: given in another, they are an error rather than ignored. */
+const onlyIn: ReadonlyArray<readonly [flag: string, mode: Files.Mode, given: (flags: Flags) => boolean]> = [
+  ["--op", "transform", (f) => Option.isSome(f.op)],
+  ["--out", "transform", (f) => Option.isSome(f.out)],
+  ["--force", "transform", (f) => f.force],
+  ["--max-line-length", "validate", (f) => Option.isSome(f.maxLineLength)]
+]
+
+/**
+ * The extensions of `--ext`: a comma-separated list, each with or without its
+ * leading dot, matched against the end of a file's name (`tar.gz` takes
+ * `a.tar.gz`), ignoring case unless `--ext-case-sensitive`.
+ */
+export const parseExt = (input: string): Effect.Effect<ReadonlyArray<string>, UsageError> => {
+  const exts = input
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0)
+    .map((e) => (e.startsWith(".") ? e : `.${e}`))
+  return exts.length === 0 || exts.some((e) => e === "." || e.includes("/"))
+    ? Effect.fail(new UsageError({ message: `--ext: expected extensions such as txt,md or .txt, got "${input}"` }))
+    : Effect.succeed(exts)
+}
 
 /** The worker entry next to this module, as .ts from source or .js from dist/. */
 const workerUrl = new URL(`./worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url)
@@ -76,16 +112,18 @@ const showProgress = (report: Files.Report, mode: "bar" | "lines") =>
 interface Flags {
   readonly dir: Option.Option<string>
   readonly mode: Files.Mode
-  readonly op: (typeof Files.ops)[number]
+  readonly op: Option.Option<(typeof Files.ops)[number]>
   readonly out: Option.Option<string>
+  readonly force: boolean
   readonly ext: Option.Option<string>
+  readonly extCaseSensitive: boolean
   readonly workers: number
   readonly ioWorkers: number
   readonly timeout: Option.Option<string>
   readonly retries: number
   readonly json: boolean
   readonly report: Option.Option<string>
-  readonly maxLineLength: number
+  readonly maxLineLength: Option.Option<number>
   readonly chunkSize: number
   readonly progress: "auto" | "bar" | "lines" | "none"
 }
@@ -93,11 +131,17 @@ interface Flags {
 /** Runs the processor with parsed flags; returns the exit code. */
 export const files = (flags: Flags) =>
   Effect.gen(function* () {
-    yield* atLeast("workers", flags.workers, 1)
-    yield* atLeast("io-workers", flags.ioWorkers, 1)
-    yield* atLeast("retries", flags.retries, 0)
-    yield* atLeast("max-line-length", flags.maxLineLength, 1)
-    yield* atLeast("chunk-size", flags.chunkSize, 64)
+    for (const [flag, mode, given] of onlyIn)
+      if (given(flags) && flags.mode !== mode)
+        return yield* new UsageError({ message: `${flag}: only meaningful with --mode ${mode}` })
+    if (flags.extCaseSensitive && Option.isNone(flags.ext))
+      return yield* new UsageError({ message: "--ext-case-sensitive: only meaningful with --ext" })
+    const maxLineLength = Option.getOrElse(flags.maxLineLength, () => 120)
+    yield* atLeast("workers", flags.workers)
+    yield* atLeast("io-workers", flags.ioWorkers)
+    yield* atLeast("retries", flags.retries)
+    yield* atLeast("max-line-length", maxLineLength)
+    yield* atLeast("chunk-size", flags.chunkSize)
     const demo = Option.isNone(flags.dir)
     const timeout = yield* parseDuration(
       "timeout",
@@ -112,22 +156,33 @@ export const files = (flags: Flags) =>
       if (out === undefined) return yield* new UsageError({ message: "--out <dir> is required with --mode transform" })
       if (path.resolve(out) === dir)
         return yield* new UsageError({ message: "--out must not be the input directory: inputs are never overwritten" })
+      // an existing output tree is not written into (and its files replaced) unless asked to
+      const existing = yield* Effect.promise(() =>
+        fs.readdir(out).then(
+          (entries): string | undefined => (entries.length > 0 ? "full" : undefined),
+          (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : e.code === "ENOTDIR" ? "file" : e.message)
+        )
+      )
+      if (existing === "file") return yield* new UsageError({ message: `--out: ${out} is a file, not a directory` })
+      if (existing === "full" && !flags.force)
+        return yield* new UsageError({
+          message: `--out: ${out} already exists and is not empty; pass --force to write into it`
+        })
+      if (existing !== undefined && existing !== "full")
+        return yield* new UsageError({ message: `--out: ${out}: ${existing}` })
     }
-    const ext = Option.getOrUndefined(flags.ext)
-      ?.split(",")
-      .map((e) => e.trim())
-      .filter((e) => e.length > 0)
-      .map((e) => (e.startsWith(".") ? e : `.${e}`))
+    const ext = Option.isSome(flags.ext) ? yield* parseExt(flags.ext.value) : undefined
 
     const options: Files.RunOptions = {
       dir,
       mode: flags.mode,
-      op: flags.op,
+      op: Option.getOrElse(flags.op, () => "upper" as const),
       out,
       ext,
+      extCaseSensitive: flags.extCaseSensitive,
       timeout,
       retries: flags.retries,
-      maxLineLength: flags.maxLineLength,
+      maxLineLength,
       chunkSize: flags.chunkSize,
       maxLineBytes: 64 << 20,
       ioWorkers: flags.ioWorkers
@@ -193,16 +248,26 @@ const filesCommand = Command.make(
       Flag.withDefault("analyze" as const)
     ),
     op: Flag.Literals("op", Files.ops).pipe(
-      Flag.withDescription("The transform of --mode transform"),
-      Flag.withDefault("upper" as const)
+      Flag.withDescription("transform: the transform (default upper)"),
+      Flag.optional
     ),
     out: Flag.String("out").pipe(
-      Flag.withDescription("Output directory of --mode transform (the tree is kept)"),
+      Flag.withDescription("transform: the output directory (the tree is kept); it must not exist or be empty"),
       Flag.optional
     ),
+    force: Flag.Boolean("force").pipe(
+      Flag.withDescription("transform: write into an --out directory that is not empty (overwriting same-named files)"),
+      Flag.withDefault(false)
+    ),
     ext: Flag.String("ext").pipe(
-      Flag.withDescription("Only files with these extensions, e.g. .txt,.md"),
+      Flag.withDescription(
+        "Only files whose name ends with one of these extensions, e.g. txt,md or .txt (case-insensitive)"
+      ),
       Flag.optional
+    ),
+    extCaseSensitive: Flag.Boolean("ext-case-sensitive").pipe(
+      Flag.withDescription("Match --ext with case (TXT no longer takes a.txt)"),
+      Flag.withDefault(false)
     ),
     workers: Flag.Int("workers").pipe(Flag.withDescription("CPU worker threads"), Flag.withDefault(cores)),
     ioWorkers: Flag.Int("io-workers").pipe(Flag.withDescription("Files read at once"), Flag.withDefault(8)),
@@ -223,8 +288,8 @@ const filesCommand = Command.make(
       Flag.optional
     ),
     maxLineLength: Flag.Int("max-line-length").pipe(
-      Flag.withDescription("validate: longest line allowed, in characters"),
-      Flag.withDefault(120)
+      Flag.withDescription("validate: longest line allowed, in characters (default 120)"),
+      Flag.optional
     ),
     chunkSize: Flag.Int("chunk-size").pipe(
       Flag.withDescription("Bytes per chunk sent to a worker"),
@@ -246,23 +311,80 @@ export const cli = Command.make("effect-futures").pipe(
   Command.withSubcommands([filesCommand])
 )
 
+/**
+ * One line for an argument error of the parser, in the command's own style
+ * (`--workers: expected an integer ≥ 1, got "abc"`).
+ */
+export const describeCliError = (error: CliError.CliError): string => {
+  switch (error._tag) {
+    case "InvalidValue": {
+      if (error.kind === "argument") return `<${error.option}>: expected ${lower(error.expected)}, got "${error.value}"`
+      const expected = error.option in minimums ? expectedInteger(error.option) : `expected ${lower(error.expected)}`
+      return error.value.length === 0
+        ? `--${error.option}: missing value, ${expected}`
+        : `--${error.option}: ${expected}, got "${error.value}"`
+    }
+    case "UnrecognizedOption":
+      return (
+        `unknown option ${error.option}` +
+        (error.suggestions.length > 0 ? ` (did you mean ${error.suggestions.join(" or ")}?)` : "")
+      )
+    case "UnknownSubcommand":
+      return (
+        `unknown command "${error.subcommand}"` +
+        (error.suggestions.length > 0 ? ` (did you mean ${error.suggestions.join(" or ")}?)` : "")
+      )
+    case "MissingOption":
+      return `missing required option --${error.option}`
+    case "MissingArgument":
+      return `missing argument <${error.argument}>`
+    case "UnexpectedArgument":
+      return `unexpected argument${error.arguments.length === 1 ? "" : "s"} ${error.arguments.map((a) => JSON.stringify(a)).join(", ")}`
+    default:
+      return error.message.split("\n")[0]
+  }
+}
+
+const lower = (expected: string) => {
+  const text = expected.replace(/^Expected:?\s*/i, "").replace(/\.$/, "")
+  // a choice, as effect/cli spells it: "a" | "b" | "c"
+  if (/^"[^"]*"( \| "[^"]*")+$/.test(text)) return `one of ${text.replaceAll('"', "").split(" | ").join(", ")}`
+  return text.charAt(0).toLowerCase() + text.slice(1)
+}
+
+/**
+ * The parser's help and version output as effect/cli presents them, but an
+ * invalid invocation prints nothing here: `main` reports it as one line on
+ * stderr (the full help on stdout would corrupt `--json` output).
+ */
+const presenter = CliOutput.layerPresenter({
+  present: (event) => (event._tag === "InvalidInvocation" ? Effect.void : CliOutput.defaultPresenter.present(event))
+})
+
 /** Runs the command line `args` (without the node and script paths); resolves to the exit code. */
 export const main = (args: ReadonlyArray<string>) =>
   Command.runWith(cli, { version: "0.1.0" })(args).pipe(
     Effect.as(undefined),
-    Effect.catch(
-      (e) =>
-        e instanceof UsageError
-          ? write(process.stderr, `effect-futures: ${e.message}\n`).pipe(Effect.as(2))
-          : Effect.succeed(2) // a parse error, already printed with the help
-    ),
+    Effect.catch((e) => {
+      if (e instanceof UsageError) return usage(e.message, args)
+      if (CliError.isCliError(e) && e._tag === "ShowHelp")
+        return e.errors.length > 0 ? usage(describeCliError(e.errors[0]), args) : Effect.succeed(0) // the help, as asked
+      return usage(CliError.isCliError(e) ? describeCliError(e) : String(e), args)
+    }),
     Effect.map((code) => code ?? exitCode),
-    Effect.provide(NodeServices.layer)
+    Effect.provide([NodeServices.layer, presenter])
   )
 
-if (import.meta.main) {
-  NodeRuntime.runMain(main(process.argv.slice(2)), {
+/** Bad usage: one line on stderr naming the problem, a hint to the help, exit code 2. */
+const usage = (message: string, args: ReadonlyArray<string>) =>
+  write(
+    process.stderr,
+    `effect-futures: ${message} (see: effect-futures ${args[0] === "files" ? "files " : ""}--help)\n`
+  ).pipe(Effect.as(2))
+
+/** Runs the command line `args` as the process: exits with its code (bin.ts, the package's `bin`, calls it). */
+export const runMain = (args: ReadonlyArray<string>): void =>
+  NodeRuntime.runMain(main(args), {
     teardown: (exit, onExit) =>
       Exit.isSuccess(exit) ? onExit(exit.value as number) : Runtime.defaultTeardown(exit, onExit)
   })
-}

@@ -28,6 +28,7 @@ export const rates = (report: Report, now: number) => {
 
 /** One progress line; with `width`, a bar of that many cells leads it. */
 export const progressLine = (report: Report, now: number, width?: number): string => {
+  if (report.scanning) return `scanning… ${int(report.total)} file${report.total === 1 ? "" : "s"} found`
   const r = rates(report, now)
   const ratio = report.total === 0 ? 0 : r.done / report.total
   const bar =
@@ -35,8 +36,9 @@ export const progressLine = (report: Report, now: number, width?: number): strin
       ? ""
       : `[${"█".repeat(Math.round(ratio * width))}${"░".repeat(width - Math.round(ratio * width))}] `
   const left = report.total - r.done
+  // an estimate needs a rate: nothing until the first file is done
   const eta =
-    left === 0
+    left === 0 || r.done === 0
       ? ""
       : report.bytesDone < report.totalBytes && Number.isFinite(r.eta)
         ? `, ETA ${seconds(r.eta)}`
@@ -90,8 +92,12 @@ export const describeFindings = (o: Outcome): string => {
   return parts.join("; ")
 }
 
-/** The summary printed at the end of a run (or when it is interrupted). */
-export const summary = (report: Report): string => {
+/**
+ * The summary printed at the end of a run (or when it is interrupted). On the
+ * terminal each list stops at 20 files; `complete` lists every file (the
+ * Markdown report).
+ */
+export const summary = (report: Report, options?: { readonly complete?: boolean }): string => {
   const p = partition(report)
   const r = rates(report, report.endedAt)
   const lines = [
@@ -113,8 +119,9 @@ export const summary = (report: Report): string => {
   const list = (title: string, outcomes: ReadonlyArray<Outcome>, text: (o: Outcome) => string) => {
     if (outcomes.length === 0) return
     lines.push(`  ${title}:`)
-    for (const o of outcomes.slice(0, 20)) lines.push(`    ${o.file}: ${text(o)}`)
-    if (outcomes.length > 20) lines.push(`    … and ${outcomes.length - 20} more (see --report or --json)`)
+    const shown = options?.complete ? outcomes : outcomes.slice(0, 20)
+    for (const o of shown) lines.push(`    ${o.file}: ${text(o)}`)
+    if (outcomes.length > shown.length) lines.push(`    … and ${outcomes.length - 20} more (see --report or --json)`)
   }
   list("errors", p.errors, reason)
   list("timeouts", p.timeouts, reason)
@@ -172,7 +179,7 @@ export const markdown = (report: Report): string => {
     `# effect-futures files: ${report.mode}`,
     "",
     "```",
-    summary(report),
+    summary(report, { complete: true }),
     "```",
     "",
     header,

@@ -12,9 +12,10 @@ import { TestClock } from "effect/testing"
 import { generate } from "../../src/cli/corpus.ts"
 import * as Files from "../../src/cli/files.ts"
 import { FileError, InvalidUtf8Error } from "../../src/cli/tasks.ts"
+import * as Report from "../../src/cli/report.ts"
 import * as scan from "../../src/cli/scan.ts"
 
-const main = path.resolve(import.meta.dirname, "../../src/cli/main.ts")
+const main = path.resolve(import.meta.dirname, "../../src/cli/bin.ts")
 
 interface Run {
   readonly code: number | null
@@ -149,6 +150,41 @@ describe("files: retries", () => {
   )
 })
 
+describe("files: the report", () => {
+  const failed = (i: number): Files.Outcome => ({
+    status: "error",
+    file: `f${String(i).padStart(3, "0")}.txt`,
+    bytes: 10,
+    attempts: 1,
+    ms: 1,
+    error: { tag: "FileError", message: "EACCES: permission denied" }
+  })
+
+  it("progress: says it is scanning while the directory is listed; an ETA only once there is a rate", () => {
+    const report = Files.makeReport("analyze", "/x", 0)
+    report.total = 12_345
+    assert.strictEqual(Report.progressLine(report, 5_000), "scanning… 12,345 files found")
+    report.scanning = false
+    report.totalBytes = 1000
+    assert.notMatch(Report.progressLine(report, 5_000), /ETA|finishing/, "nothing done yet: no rate")
+    report.outcomes.push({ status: "ok", file: "a", bytes: 100, attempts: 1, ms: 1 })
+    report.bytesDone = 100
+    assert.match(Report.progressLine(report, 5_000, 10), /^\[█*░*\] 1\/12345 files \(0%\), .*, ETA \d/)
+  })
+
+  it("the Markdown report lists every file; the terminal summary stops at 20", () => {
+    const report = Files.makeReport("analyze", "/x", 0)
+    report.scanning = false
+    for (let i = 0; i < 45; i++) report.outcomes.push(failed(i))
+    report.total = 45
+    report.failed = 45
+    const md = Report.markdown(report)
+    assert.notMatch(md, /more \(see/)
+    for (let i = 0; i < 45; i++) assert.include(md, `    ${failed(i).file}: FileError`)
+    assert.match(Report.summary(report), /… and 25 more \(see --report or --json\)/)
+  })
+})
+
 describe("files: the command", { timeout: 60_000 }, () => {
   it.skipIf(!hasWc)("analyze: every file's counts equal wc -lwmc, with small chunks; errors are reported", async () => {
     const dir = tmp()
@@ -179,14 +215,23 @@ describe("files: the command", { timeout: 60_000 }, () => {
   })
 
   it("the sample corpus: a timeout and handled errors, the run goes on; its deliberate failures give exit code 0", async () => {
-    const run = await cli(["--json", "--progress", "none", "--timeout", "1s"])
+    // Only the never-ending pipe can time out: every worker has started before any file's
+    // clock starts, and every other file takes a few hundred milliseconds at most even with
+    // both cores busy, far below this limit (which the pipe reaches whatever the machine).
+    const limit = 5_000
+    const run = await cli(["--json", "--progress", "none", "--timeout", `${limit}ms`])
     assert.strictEqual(run.code, 0, run.stderr)
     const report = JSON.parse(run.stdout)
     const byFile = new Map<string, any>(report.outcomes.map((o: any) => [o.file, o]))
-    assert.strictEqual(byFile.get("slow/live-feed.log").status, "timeout")
+    const pipe = byFile.get("slow/live-feed.log")
+    assert.strictEqual(pipe.status, "timeout")
+    assert.isAtLeast(pipe.ms, limit)
     assert.strictEqual(byFile.get("broken/missing-target.txt").status, "error")
     assert.strictEqual(report.files.done, report.files.found)
-    assert.isAtLeast(report.files.ok, 300)
+    assert.strictEqual(report.files.timedOut, 1)
+    const others = report.outcomes.filter((o: any) => o !== pipe && !o.file.startsWith("broken/"))
+    assert.isAtLeast(others.length, 290)
+    for (const o of others) assert.strictEqual(o.status, "ok", `${o.file} (${o.ms} ms)`)
   })
 
   it("transform: writes the tree under --out, atomically, never touching inputs; invalid UTF-8 fails that file", async () => {
@@ -272,22 +317,77 @@ describe("files: the command", { timeout: 60_000 }, () => {
     assert.strictEqual(ok.code, 1, "mixed.txt still has a BOM and mixed line endings")
   })
 
-  it("bad usage exits 2 with a message naming the problem", async () => {
+  it("bad usage exits 2 with one line on stderr naming the problem, a hint to --help, nothing on stdout", async () => {
     const dir = tmp()
-    const cases: Array<[ReadonlyArray<string>, RegExp]> = [
-      [[dir, "--mode", "count"], /mode/i],
-      [[path.join(dir, "nope")], /not a directory/],
-      [[dir, "--timeout", "soon"], /--timeout/],
-      [[dir, "--workers", "0"], /--workers/],
-      [[dir, "--retries", "-1"], /--retries/],
-      [[dir, "--mode", "transform"], /--out/],
-      [[dir, "--mode", "transform", "--out", dir], /--out must not be the input directory/]
+    const full = tmp()
+    fs.writeFileSync(path.join(full, "existing.txt"), "x\n")
+    const cases: Array<[ReadonlyArray<string>, string | RegExp]> = [
+      // the parser's errors, in the command's own words
+      [[dir, "--workers", "abc"], `--workers: expected an integer ≥ 1, got "abc"`],
+      [[dir, "--mode", "count"], `--mode: expected one of analyze, transform, validate, got "count"`],
+      [[dir, "--bogus"], "unknown option --bogus"],
+      [[dir, "--json", "--chunk-size"], "--chunk-size: missing value, expected an integer ≥ 64"],
+      [[dir, dir], /^unexpected argument "/],
+      // the command's own checks
+      [[path.join(dir, "nope")], /^not a directory/],
+      [[dir, "--timeout", "soon"], /^--timeout: expected a positive duration/],
+      [[dir, "--workers", "0"], `--workers: expected an integer ≥ 1, got "0"`],
+      [[dir, "--retries", "-1"], `--retries: expected an integer ≥ 0, got "-1"`],
+      [[dir, "--ext", ","], `--ext: expected extensions such as txt,md or .txt, got ","`],
+      [[dir, "--mode", "transform"], "--out <dir> is required with --mode transform"],
+      [[dir, "--mode", "transform", "--out", dir], /^--out must not be the input directory/],
+      [
+        [dir, "--mode", "transform", "--out", path.join(full, "existing.txt"), "--force"],
+        /^--out: .* is a file, not a directory$/
+      ],
+      [
+        [dir, "--mode", "transform", "--out", full],
+        /^--out: .* already exists and is not empty; pass --force to write into it$/
+      ],
+      // flags that mean nothing in the mode are errors, not ignored
+      [[dir, "--op", "upper"], "--op: only meaningful with --mode transform"],
+      [[dir, "--mode", "validate", "--out", full], "--out: only meaningful with --mode transform"],
+      [[dir, "--force"], "--force: only meaningful with --mode transform"],
+      [
+        [dir, "--mode", "transform", "--out", full, "--max-line-length", "80"],
+        "--max-line-length: only meaningful with --mode validate"
+      ],
+      [[dir, "--ext-case-sensitive"], "--ext-case-sensitive: only meaningful with --ext"]
     ]
     for (const [args, message] of cases) {
       const run = await cli([...args, "--progress", "none"])
-      assert.strictEqual(run.code, 2, `${args.join(" ")}: ${run.stderr}`)
-      assert.match(run.stderr + run.stdout, message, args.join(" "))
+      const what = `${args.join(" ")}: ${run.stderr}`
+      assert.strictEqual(run.code, 2, what)
+      assert.strictEqual(run.stdout, "", what)
+      const match = /^effect-futures: (.*) \(see: effect-futures files --help\)\n$/.exec(run.stderr)
+      assert.isNotNull(match, what)
+      if (typeof message === "string") assert.strictEqual(match![1], message, what)
+      else assert.match(match![1], message, what)
     }
+    assert.deepStrictEqual(fs.readdirSync(full), ["existing.txt"], "a refused run writes nothing")
+  })
+
+  it("--ext matches the end of the name, ignoring case unless --ext-case-sensitive; --force writes into a full --out", async () => {
+    const dir = tmp()
+    for (const name of ["a.txt", "B.TXT", "c.Md", "d.tar.gz", "txt", "e.text"])
+      fs.writeFileSync(path.join(dir, name), "x\n")
+    const found = async (...args: Array<string>) => {
+      const run = await cli([dir, ...args, "--json", "--progress", "none"])
+      assert.strictEqual(run.code, 0, run.stderr)
+      return JSON.parse(run.stdout)
+        .outcomes.map((o: any) => o.file)
+        .sort()
+    }
+    assert.deepStrictEqual(await found("--ext", "txt,.md"), ["B.TXT", "a.txt", "c.Md"])
+    assert.deepStrictEqual(await found("--ext", "TXT", "--ext-case-sensitive"), ["B.TXT"])
+    assert.deepStrictEqual(await found("--ext", "tar.gz"), ["d.tar.gz"])
+    const out = tmp()
+    fs.writeFileSync(path.join(out, "a.txt"), "old\n")
+    fs.writeFileSync(path.join(out, "kept.txt"), "kept\n")
+    const run = await cli([dir, "--mode", "transform", "--out", out, "--force", "--ext", "txt", "--progress", "none"])
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.strictEqual(fs.readFileSync(path.join(out, "a.txt"), "utf8"), "X\n")
+    assert.strictEqual(fs.readFileSync(path.join(out, "kept.txt"), "utf8"), "kept\n")
   })
 
   it("Ctrl-C cancels outstanding work, prints the partial summary and exits 130", async () => {

@@ -1,20 +1,25 @@
-// The two examples that predate the others run from their npm scripts' entry
-// files as a user runs them, and end well, on their own.
+// The two examples that predate the others run with their npm scripts'
+// commands, as a user runs them (importing the library by its package name,
+// from source: no build), and end well, on their own.
 import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 
-const run = (file: string) => {
-  const child = spawnSync(process.execPath, [path.resolve(import.meta.dirname, "../../examples", file)], {
-    timeout: 50_000,
-    encoding: "utf8"
-  })
+const root = path.resolve(import.meta.dirname, "../..")
+const scripts: Record<string, string> = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts
+
+/** Runs `npm run <script>`'s command line (a `node …` one) with this Node. */
+const run = (script: string) => {
+  const [node, ...args] = scripts[script].split(" ")
+  assert.strictEqual(node, "node", scripts[script])
+  const child = spawnSync(process.execPath, args, { cwd: root, timeout: 50_000, encoding: "utf8" })
   return { code: child.status, out: child.stdout + child.stderr }
 }
 
 describe("examples", { timeout: 60_000 }, () => {
   it("quickstart: word counts, typed not-found errors, a timeout, the speed-up", () => {
-    const { code, out } = run("quickstart.ts")
+    const { code, out } = run("example:quickstart")
     assert.strictEqual(code, 0, out)
     assert.match(out, /principia\s+16 words, longest "perseveres"/)
     assert.match(out, /not found: missing-1/)
@@ -24,7 +29,7 @@ describe("examples", { timeout: 60_000 }, () => {
   })
 
   it("primes: the count, a typed error from a worker, cancelling a running loop", () => {
-    const { code, out } = run("primes/main.ts")
+    const { code, out } = run("example:primes")
     assert.strictEqual(code, 0, out)
     assert.match(out, /primes below 3000000: 216816/)
     assert.match(out, /typed error: RangeTooLarge/)

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/**
+ * The entry of the `effect-futures` command (the package's `bin`). It checks
+ * what the command needs before loading it, and says what is missing instead
+ * of failing silently or with a stack trace:
+ * - a Node.js new enough (its static imports load on any Node with ES modules);
+ * - `@effect/platform-node`, an optional peer dependency that only the command
+ *   uses (the executors do not).
+ *
+ * @internal
+ */
+import { minimum, supported } from "./nodeVersion.ts"
+
+const fail = (message: string): never => {
+  process.stderr.write(`effect-futures: ${message}\n`)
+  process.exit(1)
+}
+
+if (!supported(process.versions.node))
+  fail(`needs Node.js ${minimum} or newer; this is Node.js ${process.versions.node} (${process.execPath})`)
+
+const cli = await import("./main.ts").catch((error: unknown) => {
+  const e = error as { code?: string; message?: string } | undefined
+  if (e?.code === "ERR_MODULE_NOT_FOUND" && /@effect\/platform-node/.test(String(e.message)))
+    return fail(
+      "the command needs @effect/platform-node, an optional peer dependency of effect-futures: " +
+        "npm install @effect/platform-node@^4.1.5"
+    )
+  throw error
+})
+cli.runMain(process.argv.slice(2))
