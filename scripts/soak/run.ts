@@ -142,8 +142,7 @@ const statsDiff = (after: Stats, before: Stats): Stats => ({
   cancelled: after.cancelled - before.cancelled
 })
 
-const addsUp = (s: Stats) =>
-  s.submitted === s.succeeded + s.failed + s.cancelled + s.running + s.prefetched + s.queued
+const addsUp = (s: Stats) => s.submitted === s.succeeded + s.failed + s.cancelled + s.running + s.prefetched + s.queued
 
 const runPhase = (
   t: Target,
