@@ -99,6 +99,14 @@ export interface Config {
    * (with more, which slot a task is sent ahead to is the dispatcher's choice).
    */
   readonly prefetch?: number | undefined
+  /**
+   * With prefetch: a slot is replaced after this many tasks were handed to it
+   * (recycling). Its replacement takes over only once its last task has
+   * ended, so tasks wait in the queue rather than be sent ahead beyond it.
+   */
+  readonly maxTasksPerWorker?: number | undefined
+  /** With prefetch and maxTasksPerWorker: how many more tasks the current slot takes (default all). */
+  readonly budget?: number | undefined
   /** Tasks that may wait (Infinity: unbounded). */
   readonly maxQueue: number
   /** Worker crashes tolerated before the executor breaks (CPU; Infinity: never). */
@@ -190,6 +198,8 @@ export class Pool {
   private readonly capacity: number
   /** Tasks whose bodies run at once. */
   private readonly executing: number
+  /** With prefetch and recycling: tasks the current slot may still be handed (see Config.budget). */
+  private budget = Infinity
 
   constructor(cfg: Config) {
     this.cfg = cfg
@@ -198,6 +208,19 @@ export class Pool {
     if (prefetch > 0 && cfg.maxWorkers !== 1) throw new Error("the model sends tasks ahead to one slot only")
     this.capacity = cfg.maxWorkers * (concurrency + prefetch)
     this.executing = cfg.maxWorkers * concurrency
+    if (prefetch > 0 && cfg.maxTasksPerWorker !== undefined) this.budget = cfg.budget ?? cfg.maxTasksPerWorker
+  }
+
+  /** Whether a task can be handed to a slot now. */
+  private canDispatch(): boolean {
+    if (this.running.size >= this.capacity) return false
+    // a recycled slot's replacement takes over once its last task has ended
+    return this.budget > 0 || this.running.size === 0
+  }
+
+  /** A new slot replaces the one that held the running tasks; those sent ahead that it never started go to the new one. */
+  private replaced(remaining: number): void {
+    if (this.budget !== Infinity) this.budget = this.cfg.maxTasksPerWorker! - remaining
   }
 
   get idle(): boolean {
@@ -238,7 +261,7 @@ export class Pool {
   }
 
   private hasRoom(): boolean {
-    return this.running.size < this.capacity || this.queue.length < this.cfg.maxQueue
+    return this.canDispatch() || this.queue.length < this.cfg.maxQueue
   }
 
   private admit(spec: TaskSpec, group: number | undefined): Entry {
@@ -257,7 +280,7 @@ export class Pool {
     }
     this.entries.push(entry)
     this.submitted++
-    if (this.running.size < this.capacity) this.dispatch(entry)
+    if (this.canDispatch()) this.dispatch(entry)
     else this.queue.push(entry)
     return entry
   }
@@ -285,6 +308,7 @@ export class Pool {
       // a gate or block task runs its interruption finalizer; a spin task's
       // thread is terminated; a task sent ahead never starts
       if (entry.started && entry.spec.kind !== "spin") entry.interrupted = true
+      if (entry.started && entry.spec.kind === "spin") this.replaced(this.running.size - 1)
       this.finish(entry, "cancelled")
       return true
     }
@@ -294,12 +318,14 @@ export class Pool {
   /** CPU: the worker running `entry` dies (killed from outside, or the task killed it). */
   crash(entry: Entry): void {
     this.countCrash()
+    this.replaced(this.running.size - 1)
     this.finish(entry, "crashed")
   }
 
   /** CPU: an idle worker dies. */
   crashIdle(): void {
     this.countCrash()
+    this.replaced(0)
   }
 
   shutdown(cancelFutures: boolean): void {
@@ -357,6 +383,8 @@ export class Pool {
 
   /** Hands a task to a slot: it runs, or waits there (sent ahead) for a running one to end. */
   private dispatch(entry: Entry): void {
+    if (this.budget === 0) this.budget = this.cfg.maxTasksPerWorker!
+    this.budget--
     entry.state = "running"
     entry.startEpoch = this.epoch
     this.running.add(entry)
@@ -408,7 +436,7 @@ export class Pool {
 
   /** Freed slots take queued tasks, then waiting submitters are admitted while there is room (FIFO). */
   private pump(): void {
-    while (this.running.size < this.capacity && this.queue.length > 0) this.dispatch(this.queue.shift()!)
+    while (this.canDispatch() && this.queue.length > 0) this.dispatch(this.queue.shift()!)
     while (this.waiters.length > 0 && this.hasRoom()) {
       const waiter = this.waiters.shift()!
       waiter.entry = this.admit(waiter.spec, undefined)
