@@ -123,6 +123,13 @@ export interface Options {
   readonly maxCrashes?: number | undefined
   /** Default 60 seconds. */
   readonly crashWindow?: Duration.Input | undefined
+  /**
+   * Turn on Node's module compile cache (`module.enableCompileCache()`, in
+   * Node's default cache directory) in each worker before its entry module
+   * loads, so workers after the first on a machine load effect and your task
+   * modules from cached code. Default `true`.
+   */
+  readonly compileCache?: boolean | undefined
   /** Names the executor in errors and metrics. Default `"cpu"`. */
   readonly name?: string | undefined
   /** Record the `ExecutorMetrics`. Default `true`. */
@@ -244,6 +251,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
     const crashWindowMs = yield* duration("crashWindow", options.crashWindow, 60_000)
     const name = yield* options_.nonEmptyString("name", options.name, "cpu")
     const metrics = yield* options_.boolean("metrics", options.metrics, true)
+    const compileCache = yield* options_.boolean("compileCache", options.compileCache, true)
     const execArgv = yield* stringArray("execArgv", options.execArgv)
     const env = yield* stringRecord("env", options.env)
     const resourceLimits = yield* objectOption("resourceLimits", options.resourceLimits)
@@ -270,6 +278,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
           {
             name,
             worker,
+            compileCache,
             concurrency,
             prefetch,
             workerData: options.workerData,

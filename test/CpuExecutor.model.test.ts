@@ -14,6 +14,14 @@
 // after every later command too), that the warm pool stays warm (crashed and
 // recycled workers replaced), and that no thread outlives a released executor.
 //
+// Configurations: warm pools with and without prefetch (a task sent ahead to a
+// busy worker reads "pending" and counts as prefetched until the worker starts
+// it; cancelling or timing it out drops it without touching the worker),
+// recycling (never more than maxWorkers × concurrentTasksPerWorker bodies at
+// once, a retiring worker's last tasks included), crashes and kills (the
+// tasks a dead worker never started run on its replacement, in order), and
+// fresh executors that shut down or break.
+//
 // The model describes the state the executor settles into after each command
 // (workers boot in real time); the test waits, bounded, until the executor is
 // in exactly that state. Most configurations share one warm executor between
@@ -22,8 +30,7 @@
 // sequence discards the shared executor.
 //
 // Runs: MODEL_RUNS sequences (default 60, spread over the enabled
-// configurations; `npm run fuzz` runs 10,000). MODEL_PREFETCH=1 adds the
-// prefetch configurations. A failure prints fast-check's `{ seed, path }` and
+// configurations; `npm run fuzz` runs 10,000). A failure prints fast-check's `{ seed, path }` and
 // the shrunk command list; replay it with
 //   MODEL_SEED=<seed> MODEL_PATH=<path> npx vitest run test/CpuExecutor.model.test.ts -t '<configuration>'
 // and add the shrunk list as a regression case below. A failure on a shared
@@ -123,7 +130,7 @@ Worker.prototype.postMessage = function (this: Worker, message: any, transfer?: 
   const t = track(this)
   if (Array.isArray(message)) {
     if (message[0] === protocol.RUN || message[0] === protocol.RUN_CHUNK) t.runs++
-    else if (message[0] === protocol.RUN_BATCH) t.runs += (message[1] as Array<unknown>).length / 4
+    else if (message[0] === protocol.RUN_BATCH) t.runs += (message[1] as Array<unknown>).length / protocol.JOB_FIELDS
     else if (message[0] === protocol.CLOSE) t.closing = true
   }
   return originalPostMessage.call(this, message, transfer)
@@ -158,7 +165,18 @@ const make = (c: Config, name: string) =>
   )
 
 let shared:
-  { readonly key: string; readonly ex: CpuExecutor.CpuExecutorShape; readonly scope: Scope.Closeable } | undefined
+  | {
+      readonly key: string
+      readonly ex: CpuExecutor.CpuExecutorShape
+      readonly scope: Scope.Closeable
+      /**
+       * With prefetch and recycling: how many more tasks the live worker takes,
+       * as the model of the sequence before left it (counting the tasks posted
+       * to it would miss those dropped before they were posted).
+       */
+      budget: number | undefined
+    }
+  | undefined
 
 const closeShared = Effect.suspend(() => {
   const s = shared
@@ -187,7 +205,7 @@ const executorFor = (c: Config) =>
     }
     if (shared === undefined) {
       const scope = yield* Scope.make()
-      shared = { key, ex: yield* make(c, "model-shared").pipe(Scope.provide(scope)), scope }
+      shared = { key, ex: yield* make(c, "model-shared").pipe(Scope.provide(scope)), scope, budget: undefined }
     }
     return shared.ex
   })
@@ -240,7 +258,7 @@ const command = (c: Config) => (cmd: Parameters<Instance["command"]>[0], ctx: Co
     if (cmd.idle) {
       // only on a shared executor (every live worker is its own), whose
       // maxWorkers workers are all kept: maxWorkers - running are idle
-      if (!c.shared || model.running.size >= c.maxWorkers) return
+      if (!c.shared || model.held.size >= c.maxWorkers) return
       const t = yield* idleWorker(ctx, c)
       yield* Effect.promise(() => t.worker.terminate())
       model.begin()
@@ -313,9 +331,7 @@ const adapter: Adapter<Config> = {
       const ex = yield* executorFor(c)
       const base = yield* ex.stats
       // with prefetch, recycling decides what is sent ahead: how many more tasks the live worker takes
-      const live = Array.from(workers.values()).filter((t) => !t.closing && !t.exited)
-      const budget =
-        c.maxTasksPerWorker !== undefined && live.length === 1 ? c.maxTasksPerWorker - live[0].runs : undefined
+      const budget = c.shared ? shared?.budget : undefined
       return {
         model: {
           maxWorkers: c.maxWorkers,
@@ -346,18 +362,19 @@ const adapter: Adapter<Config> = {
           return over.map((o) => `a worker began its task number ${o} (maxTasksPerWorker ${c.maxTasksPerWorker})`)
         },
         command: command(c),
-        final: ({ model, until }) =>
-          model.isShutdown || model.broken
-            ? Effect.void
-            : // the warm pool stays warm (crashed and recycled workers are replaced), and only live workers count
-              until(
-                Effect.map(ex.stats, (s) =>
-                  s.workers === c.maxWorkers && s.threads === c.maxWorkers
-                    ? undefined
-                    : `workers ${s.workers}, threads ${s.threads}`
-                ),
-                `minWorkers (${c.maxWorkers}) workers and threads`
-              )
+        final: ({ model, until }) => {
+          if (model.isShutdown || model.broken) return Effect.void
+          if (shared?.ex === ex) shared.budget = model.budgetLeft
+          // the warm pool stays warm (crashed and recycled workers are replaced), and only live workers count
+          return until(
+            Effect.map(ex.stats, (s) =>
+              s.workers === c.maxWorkers && s.threads === c.maxWorkers
+                ? undefined
+                : `workers ${s.workers}, threads ${s.threads}`
+            ),
+            `minWorkers (${c.maxWorkers}) workers and threads`
+          )
+        }
       } satisfies Instance
     }),
   provide: (effect) => effect,
@@ -392,17 +409,24 @@ const configurations: ReadonlyArray<Configuration<Config>> = [
     name: "concurrentTasksPerWorker 3, recycled every 7 tasks",
     config: fc.constant({ ...base, concurrentTasksPerWorker: 3, maxTasksPerWorker: 7, crashes: false })
   },
-  // enabled by issue 11 (protocol v2)
   {
     name: "prefetch 2, one worker, crashes, timeouts",
-    config: fc.constant({ ...base, maxWorkers: 1, prefetch: 2 }),
-    enabledBy: "MODEL_PREFETCH"
+    config: fc.constant({ ...base, maxWorkers: 1, prefetch: 2 })
   },
-  // enabled by issue 11 (protocol v2)
   {
     name: "prefetch 2, one worker, recycled every 5 tasks",
-    config: fc.constant({ ...base, maxWorkers: 1, prefetch: 2, maxTasksPerWorker: 5, crashes: false }),
-    enabledBy: "MODEL_PREFETCH"
+    config: fc.constant({ ...base, maxWorkers: 1, prefetch: 2, maxTasksPerWorker: 5, crashes: false })
+  },
+  {
+    name: "prefetch 1, one worker running 2 tasks at once, timeouts",
+    config: fc.constant({
+      ...base,
+      maxWorkers: 1,
+      concurrentTasksPerWorker: 2,
+      prefetch: 1,
+      maxTasksPerWorker: undefined,
+      crashes: false
+    })
   }
 ]
 
@@ -415,8 +439,6 @@ modelSuite(adapter, configurations, { defaultRuns: 60, runTimeoutMs: 30_000, msP
     readonly name: string
     readonly config: Config
     readonly commands: ReadonlyArray<Command>
-    /** enabled by issue 11 (protocol v2): runs only with MODEL_PREFETCH=1 */
-    readonly issue11?: boolean
   }> = [
     {
       name: "a recycled worker is replaced to keep minWorkers warm",
@@ -432,8 +454,7 @@ modelSuite(adapter, configurations, { defaultRuns: 60, runTimeoutMs: 30_000, msP
         { op: "submit", task: { kind: "gate", n: 2 } },
         { op: "release", i: 0 },
         { op: "pause" }
-      ] as ReadonlyArray<Command>,
-      issue11: ahead > 0
+      ] as ReadonlyArray<Command>
     })),
     {
       name: "shutting down while a crashed worker's replacement starts does not break the executor",
@@ -482,16 +503,11 @@ modelSuite(adapter, configurations, { defaultRuns: 60, runTimeoutMs: 30_000, msP
         { op: "submit", task: { kind: "gate", n: 0 } },
         { op: "submit", task: { kind: "interrupt", n: 0 } },
         { op: "submit", task: { kind: "exit", n: 0 } }
-      ],
-      issue11: true
+      ]
     }
   ]
   for (const c of cases) {
-    it.runIf(c.issue11 !== true || process.env.MODEL_PREFETCH === "1")(
-      `regression - ${c.name}`,
-      () => check(c.config, c.commands),
-      60_000
-    )
+    it(`regression - ${c.name}`, () => check(c.config, c.commands), 60_000)
   }
 
   it(

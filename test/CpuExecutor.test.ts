@@ -74,10 +74,8 @@ const configured = (name: string, config: Partial<CpuExecutor.Options>): Adapter
       stats: ex.stats
     }))
 })
-executorContract(configured("prefetch 4", { prefetch: 4 }))
-executorContract(
-  configured("recycled every 3 tasks, 2 tasks per worker", { maxTasksPerWorker: 3, concurrentTasksPerWorker: 2 })
-)
+executorContract({ ...configured("prefetch 4", { prefetch: 4 }), fifoPerSlot: true })
+executorContract(configured("recycled every 3 tasks", { maxTasksPerWorker: 3 }))
 
 const crashOf = (exit: Exit.Exit<unknown, unknown>): WorkerCrashedError => {
   assert.isTrue(Exit.isFailure(exit))

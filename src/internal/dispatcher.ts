@@ -166,6 +166,12 @@ export interface SlotDriver<S extends Slot, W extends Work<S>> {
   readonly interrupt: (slot: S, work: W) => Effect.Effect<void>
   /** Destroys a slot that runs no task. */
   readonly close: (slot: S) => Effect.Effect<void>
+  /**
+   * Takes back the oldest task sent ahead to this slot that it has not
+   * started (and that can be sent elsewhere), reporting it with
+   * `host.requeue`; false if there is none. Used when another slot is idle.
+   */
+  readonly retract?: ((slot: S) => boolean) | undefined
   /** Cancels the tasks on this slot it has not started (sent ahead): `shutdown({ cancelFutures })`. */
   readonly dropUnstarted?: ((slot: S) => void) | undefined
   /** Of the tasks on this slot, those it has not started (sent ahead); counted as running otherwise. */
@@ -254,8 +260,8 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
   // before a busy one is sent a task ahead. One level when capacity is 1.
   private readonly levels: Array<Array<S>>
   private availableCount = 0
-  /** Slots running at least one task (retiring ones included). */
-  private busy = 0
+  /** Tasks slots run now or start at once: the sum over slots of min(active, concurrency). */
+  private bodies = 0
   /** Slots starting: their ids, each until it reports ready or failed. */
   private readonly spawning = new Set<number>()
   /** Slots in `slots` that take no new tasks (recycling after maxTasksPerSlot). */
@@ -320,7 +326,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
     const error = this.rejection()
     if (error !== undefined) return Exit.fail(error)
     const slot = this.availableCount > 0 ? this.pickSlot() : undefined
-    if (slot !== undefined) {
+    if (slot !== undefined && (slot.active < this.driver.concurrency || this.hasRoom())) {
       // admitted and started in one step: one clock read, no time queued
       this.submitted++
       this.dispatch(slot, work, this.clock === undefined ? 0 : this.clock.currentTimeMillisUnsafe())
@@ -363,13 +369,22 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
   }
 
   /**
-   * Jobs that a slot still starting, or one the pool may still start, will
-   * take do not count against maxQueue (so `maxQueue: 0` still admits a job
-   * while the pool is below maxWorkers).
+   * Whether another task may wait. Waiting tasks are those in the queue and
+   * those sent ahead to a slot that has not started them (prefetch only moves
+   * where a task waits, never how many may). Jobs that a slot still starting,
+   * or one the pool may still start, will take do not count against maxQueue
+   * (so `maxQueue: 0` still admits a job while the pool is below maxWorkers).
    */
   private hasRoom(): boolean {
     const startable = this.broken === undefined ? Math.max(0, this.options.maxWorkers - this.liveSlots()) : 0
-    return this.queue.size - (this.spawning.size + startable) * this.driver.concurrency < this.options.maxQueue
+    const waiting = this.queue.size + this.running - this.bodies
+    return waiting - (this.spawning.size + startable) * this.driver.concurrency < this.options.maxQueue
+  }
+
+  /** A slot for a task that is not yet waiting: one that starts it at once, or (room permitting) sends it ahead. */
+  private slotForNew(): S | undefined {
+    const slot = this.pickSlot()
+    return slot !== undefined && (slot.active < this.driver.concurrency || this.hasRoom()) ? slot : undefined
   }
 
   /**
@@ -400,7 +415,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
 
   /** Moves waiters into the queue while there is room. */
   private admitWaiters(): void {
-    while (this.waiters.head !== undefined && (this.hasRoom() || this.pickSlot() !== undefined)) {
+    while (this.waiters.head !== undefined && (this.hasRoom() || this.slotForNew() !== undefined)) {
       const waiter = this.waiters.shift()!
       waiter.admitted = true
       this.accept(waiter.work)
@@ -455,7 +470,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
     work.slot = slot
     this.running++
     this.removeAvailable(slot) // filed by its load, which changes now
-    if (slot.active++ === 0) this.busy++
+    if (slot.active++ < this.driver.concurrency) this.bodies++
     slot.dispatched++
     const limit = this.options.maxTasksPerSlot
     if (limit > 0 && slot.dispatched >= limit) {
@@ -490,9 +505,11 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
   private pickSlot(): S | undefined {
     if (this.running >= this.options.maxWorkers * this.driver.capacity) return undefined
     const levels = this.spawning.size > 0 ? this.driver.concurrency : this.levels.length
-    // an idle slot (level 0) starts what it is given at once: only while fewer
-    // than maxWorkers slots are busy (a retiring slot's last tasks count)
-    for (let i = this.busy < this.options.maxWorkers ? 0 : 1; i < levels; i++) {
+    // a slot running fewer than `concurrency` tasks starts what it is given at
+    // once: only while fewer than maxWorkers × concurrency tasks can be running
+    // (a retiring slot's last tasks count); beyond that, only send ahead
+    const concurrency = this.driver.concurrency
+    for (let i = this.bodies < this.options.maxWorkers * concurrency ? 0 : concurrency; i < levels; i++) {
       const level = this.levels[i]
       if (level.length > 0) return level[level.length - 1]
     }
@@ -548,8 +565,30 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
     }
     this.addAvailable(slot)
     this.pump()
+    if (this.queue.size === 0 && this.running > this.bodies) this.rebalance()
     this.maybeSpawn()
     this.watchIdle(slot)
+  }
+
+  /**
+   * No task waits in the queue but some wait in a busy slot (sent ahead) while
+   * a slot could start one now: take them back, so no task waits behind a
+   * busy worker while another is free. The slot kind makes this exact (a task
+   * it takes back is one the busy slot will never start).
+   */
+  private rebalance(): void {
+    const retract = this.driver.retract
+    if (retract === undefined) return
+    const concurrency = this.driver.concurrency
+    while (this.queue.size === 0 && this.running > this.bodies && this.bodies < this.options.maxWorkers * concurrency) {
+      let idle = false
+      for (let i = 0; i < concurrency && !idle; i++) idle = this.levels[i].length > 0
+      if (!idle) return
+      let from: S | undefined
+      for (const slot of this.slots)
+        if (slot.active > concurrency && (from === undefined || slot.active > from.active)) from = slot
+      if (from === undefined || !retract(from)) return
+    }
   }
 
   /** Host: a slot started by `spawn(id)` could not start. */
@@ -609,7 +648,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
         const work = works[i]
         if (work.future.state !== future_.RUNNING || work.slot !== slot) continue
         this.running--
-        if (--slot.active === 0) this.busy--
+        if (slot.active-- <= this.driver.concurrency) this.bodies--
         work.slot = undefined
         future_.markPending(work.future)
         if (this.broken !== undefined) {
@@ -642,7 +681,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
     try {
       this.running--
       this.removeAvailable(slot) // filed by its load, which changes now
-      if (--slot.active === 0) this.busy--
+      if (slot.active-- <= this.driver.concurrency) this.bodies--
       const outcome = future_.classify(exit)
       this.count(outcome)
       if (slot.retiring) {
@@ -654,6 +693,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
         this.addAvailable(slot)
       }
       this.pump()
+      if (this.queue.size === 0 && this.running > this.bodies) this.rebalance()
       this.watchIdle(slot)
       if (this.recorder !== undefined) this.recorder.settled(this.clock!.currentTimeMillisUnsafe() - work.t)
       future_.settle(work.future, exit, outcome)

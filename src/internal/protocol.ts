@@ -94,6 +94,10 @@ export const CHUNK_PARTIAL = 6
 /** What the parent passes as the worker's `workerData`. @internal */
 export interface WorkerData {
   readonly $effectFutures: 2
+  /** The user's worker entry module, which `workerBoot` loads. */
+  readonly entry: string
+  /** Turn on Node's module compile cache before loading it. */
+  readonly compileCache: boolean
   readonly workerId: number
   readonly concurrency: number
   readonly userData: unknown

@@ -101,6 +101,8 @@ export interface WorkerSlot extends Slot {
 export interface Options {
   readonly name: string
   readonly worker: URL | string
+  /** Turn on Node's module compile cache in each worker before its entry loads. */
+  readonly compileCache: boolean
   readonly concurrency: number
   /** Tasks sent to a worker beyond `concurrency`, waiting in its local queue. */
   readonly prefetch: number
@@ -392,9 +394,11 @@ export const make = (
         let worker: Worker
         const states = new Int32Array(new SharedArrayBuffer(4 * capacity))
         try {
-          worker = new Worker(options.worker, {
+          worker = new Worker(bootUrl, {
             workerData: {
               $effectFutures: 2,
+              entry: options.worker.toString(),
+              compileCache: options.compileCache,
               workerId: id,
               concurrency: options.concurrency,
               userData: options.workerData,
@@ -471,6 +475,22 @@ export const make = (
         return stop(slot, work)
       })
     },
+    retract(slot) {
+      for (const work of slot.inflight.values()) {
+        const unsent = slot.outbox.indexOf(work)
+        // a transferred payload left with the message: only that worker can run it
+        if (unsent < 0 && work.transfer !== undefined) continue
+        if (unsent >= 0) slot.outbox.splice(unsent, 1)
+        else {
+          const dropped = work.word - protocol.SENT + protocol.DROPPED
+          if (Atomics.compareExchange(slot.states, work.index, work.word, dropped) !== work.word) continue
+        }
+        takeOff(slot, work)
+        host.requeue(slot, [work])
+        return true
+      }
+      return false
+    },
     dropUnstarted(slot) {
       for (const work of Array.from(slot.inflight.values())) {
         const unsent = slot.outbox.indexOf(work)
@@ -502,6 +522,9 @@ export const make = (
     }
   }
 }
+
+/** The bootstrap every worker thread starts with (`.ts` from source, `.js` from dist). */
+const bootUrl = new URL(import.meta.url.endsWith(".ts") ? "./workerBoot.ts" : "./workerBoot.js", import.meta.url)
 
 /** Whether a work is being stopped (cancelled, or timed out). */
 const stopping = (work: CpuWork): boolean => work.cancelling || work.timedOut

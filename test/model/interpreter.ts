@@ -31,7 +31,7 @@
 // Untimed adapters (the CPU executor in real time) are checked against the
 // state the executor settles into, waited for (bounded).
 //
-// Runs: MODEL_RUNS sequences per executor (spread over its enabled
+// Runs: MODEL_RUNS sequences per executor (spread over its
 // configurations); MODEL_SEED and MODEL_PATH replay a failure (fast-check
 // prints both: `{ seed: …, path: "…" }`), MODEL_STATS=1 prints what was
 // exercised.
@@ -241,8 +241,6 @@ export interface Adapter<C> {
 export interface Configuration<C> {
   readonly name: string
   readonly config: fc.Arbitrary<C>
-  /** Left out unless its `enabledBy` environment variable is "1". */
-  readonly enabledBy?: string
 }
 
 // ---------------------------------------------------------------------------
@@ -361,7 +359,7 @@ const runSequence = (
   Effect.gen(function* () {
     const timed = adapter.timed
     const base = ex.base
-    assert.strictEqual(base.running + base.queued, 0, "the executor starts the sequence idle")
+    assert.strictEqual(base.running + base.prefetched + base.queued, 0, "the executor starts the sequence idle")
     const model = new Pool(ex.model)
     const handles: Array<Handle> = []
     const gates: Array<Gate.Gate> = []
@@ -405,6 +403,7 @@ const runSequence = (
       const problems: Array<string> = []
       const actual = {
         running: s.running,
+        prefetched: s.prefetched,
         queued: s.queued,
         submitted: s.submitted - base.submitted,
         succeeded: s.succeeded - base.succeeded,
@@ -413,7 +412,8 @@ const runSequence = (
         crashes: s.crashes - base.crashes
       }
       const expected = {
-        running: model.running.size,
+        running: model.running,
+        prefetched: model.prefetched,
         queued: model.queue.length,
         submitted: model.submitted,
         succeeded: model.succeeded,
@@ -424,7 +424,9 @@ const runSequence = (
       if (JSON.stringify(actual) !== JSON.stringify(expected)) {
         problems.push(`stats ${JSON.stringify(actual)}, model ${JSON.stringify(expected)}`)
       }
-      if (s.submitted !== s.succeeded + s.failed + s.cancelled + s.running + s.queued) problems.push("stats add up")
+      if (s.submitted !== s.succeeded + s.failed + s.cancelled + s.running + s.prefetched + s.queued) {
+        problems.push("stats add up")
+      }
       problems.push(...ex.problems(s, ctx))
       for (const [k, h] of handles.entries()) {
         const e = h.model
@@ -860,7 +862,7 @@ const runSequence = (
         cov.add(`map → ${kindOf(mapRun.result)}${c.buffersize === undefined ? "" : " (buffersize)"}`)
         for (const [k, e] of mapRun.submitted.entries()) {
           const started = Gate.isSet(items[k].gate, Gate.STARTED)
-          if (e.mayBeUnstarted) cov.add(`map item raced the end → ${started ? "started" : "never started"}`)
+          if (e.raced) cov.add(`map item raced the end → ${started ? "started" : "never started"}`)
           model.resolve(e, started)
         }
         yield* until(itemFlags, "map items")
@@ -948,7 +950,7 @@ const parameters = (runs: number, runTimeoutMs: number) => {
 export type Check<C> = (config: C, commands: ReadonlyArray<Command>) => Promise<void>
 
 /**
- * The model suite of one executor: one property per enabled configuration,
+ * The model suite of one executor: one property per configuration,
  * MODEL_RUNS sequences (default `defaultRuns`) spread over them. Returns the
  * checker for regression cases.
  */
@@ -972,9 +974,8 @@ export const modelSuite = <C>(
         )
       )
     )
-  const enabled = configurations.filter((c) => c.enabledBy === undefined || process.env[c.enabledBy] === "1")
   const total = Number(process.env.MODEL_RUNS ?? options.defaultRuns)
-  const runs = Math.max(1, Math.ceil(total / enabled.length))
+  const runs = Math.max(1, Math.ceil(total / configurations.length))
   const params = parameters(runs, options.runTimeoutMs)
 
   describe(`${adapter.name} model`, () => {
@@ -984,7 +985,7 @@ export const modelSuite = <C>(
       errors.uninstall()
       cov.print(`${adapter.name} model coverage`)
     })
-    for (const c of enabled) {
+    for (const c of configurations) {
       const input = c.config.chain((config) =>
         commandsOf(adapter.generation(config)).map((commands) => ({ config, commands }))
       )

@@ -3,6 +3,14 @@
 // `concurrency` tasks at once with `prefetch` more sent ahead, written as
 // plainly as possible, with no knowledge of the dispatcher's data structures.
 //
+// A task handed to a slot either runs (its body has begun: `running`) or was
+// sent ahead and waits there for a running one to end: it reads `pending`,
+// counts as `prefetched` (not `running`), and is cancelled or timed out (its
+// timeout counts from its start) without touching its slot. The slots run at
+// most maxWorkers × concurrency bodies at once, a retiring (recycled) slot's
+// last tasks included. When a worker dies, the tasks it started fail (crashed)
+// and those it never started run on its replacement, in order.
+//
 // The model predicts, for every future, its state, its outcome and whether its
 // task body started and completed; the executor's counters; and what every
 // observer (`Future.await` with a deadline, `Future.wait`, `Future.asCompleted`,
@@ -17,8 +25,8 @@
 // settles; where that shows, the tests accept exactly the latitude the
 // executor's contract leaves: a `Future.wait` partition lies between what was
 // settled before the epoch and after it, and a map item handed to a slot in
-// the epoch its stream ended may have been cancelled before it began
-// (`mayBeUnstarted`, settled by what its body did).
+// the epoch its stream ended may have been cancelled before it began (`raced`,
+// settled by what its body did).
 //
 // Two flavours:
 // - `timed` (the I/O executor under TestClock): sleeps and timeouts are events
@@ -67,6 +75,7 @@ export interface Entry {
   /** The map run it belongs to, if any. */
   readonly group: number | undefined
   released: boolean
+  /** "pending" while queued or sent ahead (handed to a slot, not started), "running" once started. */
   state: State
   outcome: Outcome | undefined
   /** The task body began. */
@@ -78,12 +87,15 @@ export interface Entry {
   /** The epoch it was handed to a slot in. */
   startEpoch: number
   /**
-   * A map item that was handed to a slot as the stream ended: the stream's end
-   * may have cancelled it before its body began (the executor does not say
-   * whether a task handed to a slot in that instant starts first). The test
-   * reads the body's flags and calls `resolve`.
+   * A map item whose body may or may not have begun by the time the stream's
+   * end cancelled it: one handed to a slot as the stream ended (the executor
+   * does not say whether a task handed to a slot in that instant starts
+   * first), or (CPU, prefetch) one sent ahead behind an item that the end
+   * interrupts: the stream's end cancels them all at once, and the worker may
+   * start it as the interrupted one stops, before its own cancel drops it.
+   * The test reads the body's flags and calls `resolve`.
    */
-  mayBeUnstarted: boolean
+  raced: boolean
 }
 
 /** A rejected submission, described as the tests describe its error. */
@@ -94,9 +106,10 @@ export interface Config {
   /** Tasks one slot runs at once (CPU concurrentTasksPerWorker). Default 1. */
   readonly concurrency?: number | undefined
   /**
-   * Tasks sent ahead to a slot (CPU prefetch): they count as running but their
-   * body waits for a running one to end. Default 0. Exact only with one slot
-   * (with more, which slot a task is sent ahead to is the dispatcher's choice).
+   * Tasks sent ahead to a slot (CPU prefetch): handed to it, they read
+   * "pending" and count as prefetched until their body starts, once a running
+   * one ends. Default 0. Exact only with one slot (with more, which slot a
+   * task is sent ahead to is the dispatcher's choice).
    */
   readonly prefetch?: number | undefined
   /**
@@ -172,8 +185,8 @@ export class Pool {
   readonly cfg: Config
   readonly entries: Array<Entry> = []
   readonly queue: Array<Entry> = []
-  /** Running entries, in start order. */
-  readonly running = new Set<Entry>()
+  /** Entries handed to slots (running, or sent ahead and not started), in the order they were handed. */
+  readonly held = new Set<Entry>()
   /** Submitters waiting for room, FIFO. */
   readonly waiters: Array<Waiter> = []
   now = 0
@@ -213,9 +226,27 @@ export class Pool {
 
   /** Whether a task can be handed to a slot now. */
   private canDispatch(): boolean {
-    if (this.running.size >= this.capacity) return false
+    if (this.held.size >= this.capacity) return false
     // a recycled slot's replacement takes over once its last task has ended
-    return this.budget > 0 || this.running.size === 0
+    // (while the retiring slot holds one, it can run maxWorkers × concurrency bodies)
+    return this.budget > 0 || this.held.size === 0
+  }
+
+  /** Tasks whose bodies run (`stats.running`). */
+  get running(): number {
+    let n = 0
+    for (const e of this.held) if (e.started) n++
+    return n
+  }
+
+  /** Tasks sent ahead to a slot that has not started them (`stats.prefetched`). */
+  get prefetched(): number {
+    return this.held.size - this.running
+  }
+
+  /** With prefetch and recycling: tasks the current slot may still be handed (else undefined). */
+  get budgetLeft(): number | undefined {
+    return this.budget === Infinity ? undefined : this.budget
   }
 
   /** A new slot replaces the one that held the running tasks; those sent ahead that it never started go to the new one. */
@@ -224,7 +255,7 @@ export class Pool {
   }
 
   get idle(): boolean {
-    return this.running.size === 0 && this.queue.length === 0
+    return this.held.size === 0 && this.queue.length === 0
   }
 
   // -------------------------------------------------------------------------
@@ -276,7 +307,7 @@ export class Pool {
       interrupted: false,
       epoch: -1,
       startEpoch: -1,
-      mayBeUnstarted: false
+      raced: false
     }
     this.entries.push(entry)
     this.submitted++
@@ -298,17 +329,23 @@ export class Pool {
 
   /** Returns what `Future.cancel` returns. */
   cancel(entry: Entry): boolean {
-    if (entry.state === "pending") {
+    if (entry.state === "pending" && !this.held.has(entry)) {
       this.queue.splice(this.queue.indexOf(entry), 1)
       this.pump()
       this.settle(entry, "cancelled")
       return true
     }
+    if (entry.state === "pending") {
+      // sent ahead, not started: dropped at once, its slot untouched; it never starts
+      this.finish(entry, "cancelled")
+      return true
+    }
     if (entry.state === "running") {
       // a gate or block task runs its interruption finalizer; a spin task's
-      // thread is terminated; a task sent ahead never starts
-      if (entry.started && entry.spec.kind !== "spin") entry.interrupted = true
-      if (entry.started && entry.spec.kind === "spin") this.replaced(this.running.size - 1)
+      // thread is terminated (no crash), and the tasks sent ahead to it run on
+      // its replacement
+      if (entry.spec.kind !== "spin") entry.interrupted = true
+      else this.replaced(this.held.size - 1)
       this.finish(entry, "cancelled")
       return true
     }
@@ -318,7 +355,8 @@ export class Pool {
   /** CPU: the worker running `entry` dies (killed from outside, or the task killed it). */
   crash(entry: Entry): void {
     this.countCrash()
-    this.replaced(this.running.size - 1)
+    // (the tasks it never started rerun on its replacement, in order: they stay held)
+    this.replaced(this.held.size - 1)
     this.finish(entry, "crashed")
   }
 
@@ -333,6 +371,8 @@ export class Pool {
     this.rejectWaiters("ExecutorShutdownError")
     if (cancelFutures) {
       for (const entry of this.queue.splice(0)) this.settle(entry, "cancelled")
+      // and those sent ahead to a slot that has not started them
+      for (const entry of Array.from(this.held)) if (!entry.started) this.finish(entry, "cancelled")
     }
   }
 
@@ -381,14 +421,13 @@ export class Pool {
     }
   }
 
-  /** Hands a task to a slot: it runs, or waits there (sent ahead) for a running one to end. */
+  /** Hands a task to a slot: it runs, or waits there (sent ahead, still pending) for a running one to end. */
   private dispatch(entry: Entry): void {
     if (this.budget === 0) this.budget = this.cfg.maxTasksPerWorker!
     this.budget--
-    entry.state = "running"
     entry.startEpoch = this.epoch
-    this.running.add(entry)
-    if (this.running.size > this.slots) this.slots = this.running.size
+    this.held.add(entry)
+    if (this.held.size > this.slots) this.slots = this.held.size
     this.promote()
   }
 
@@ -397,7 +436,7 @@ export class Pool {
     for (;;) {
       let bodies = 0
       let next: Entry | undefined
-      for (const e of this.running) {
+      for (const e of this.held) {
         if (e.started) bodies++
         else next ??= e
       }
@@ -409,6 +448,7 @@ export class Pool {
   /** A task's body begins. */
   private start(entry: Entry): void {
     entry.started = true
+    entry.state = "running"
     const spec = entry.spec
     const now = immediate(spec, entry.released)
     if (now !== undefined) return this.finish(entry, now)
@@ -425,9 +465,9 @@ export class Pool {
     }
   }
 
-  /** A running task ends; its slot takes the next queued task. */
+  /** A task held by a slot ends (or is dropped before it started); its slot takes the next queued task. */
   private finish(entry: Entry, outcome: Outcome): void {
-    this.running.delete(entry)
+    this.held.delete(entry)
     this.events = this.events.filter((e) => e.entry !== entry)
     this.settle(entry, outcome)
     this.promote()
@@ -503,35 +543,47 @@ export class Pool {
   /** The stream ends (`decided`: the index of the item that decided it) and cancels what is unfinished. */
   mapEnd(run: MapRun, result: Outcome, decided: number): void {
     run.result = result
+    // CPU: an item running that the end interrupts lets its worker start what
+    // was sent ahead to it (a spin task's worker is terminated instead)
+    const interrupted = run.submitted.some((e) => e.state === "running" && e.spec.kind !== "spin")
     for (let i = 0; i < run.submitted.length; i++) {
       const item = run.submitted[i]
       // I/O: an item after the deciding one, handed to a slot in this very
       // epoch, may not have begun when the stream ended. CPU (eventual states):
       // any item after the deciding one, or any item at all if the stream timed
-      // out, may not have reached its worker.
+      // out, may not have reached its worker; an item sent ahead behind one
+      // the end interrupts may start before the end drops it.
       const raced = this.cfg.timed
         ? i > decided && item.startEpoch === this.epoch
-        : item.started && (result === "timeout" || i > decided)
-      if (raced) item.mayBeUnstarted = true
+        : item.started
+          ? result === "timeout" || i > decided
+          : interrupted && item.state === "pending" && this.held.has(item)
+      if (raced) item.raced = true
     }
+    // queued items first, then those sent ahead (dropped), then the running
+    // ones: none of them starts on the way out
     const open = run.submitted.filter((e) => !isSettled(e)).reverse()
+    for (const e of open) if (e.state === "pending" && !this.held.has(e)) this.cancel(e)
     for (const e of open) if (e.state === "pending") this.cancel(e)
     for (const e of open) if (e.state === "running") this.cancel(e)
   }
 
   /**
-   * Settles a race of a `mayBeUnstarted` map item: if its body did not begin,
-   * the stream's end cancelled it before it started.
+   * Settles a race of a `raced` map item by what its body did: if it did not
+   * begin, the stream's end cancelled it before it started; if it did, it
+   * ended as a task of its kind does when cancelled once started (one that
+   * ends at once ends so; one that runs on is interrupted).
    */
   resolve(entry: Entry, bodyStarted: boolean): void {
-    if (!entry.mayBeUnstarted) return
-    entry.mayBeUnstarted = false
-    if (bodyStarted) return
+    if (!entry.raced) return
+    entry.raced = false
+    if (bodyStarted === entry.started) return
     this.count(entry.state, -1)
-    entry.outcome = "cancelled"
-    entry.state = "cancelled"
-    entry.started = false
-    entry.interrupted = false
+    const outcome = bodyStarted ? (immediate(entry.spec, entry.released) ?? "cancelled") : "cancelled"
+    entry.outcome = outcome
+    entry.state = stateOf(outcome)
+    entry.started = bodyStarted
+    entry.interrupted = bodyStarted && immediate(entry.spec, entry.released) === undefined
     this.count(entry.state, 1)
   }
 }
