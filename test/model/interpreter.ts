@@ -556,12 +556,19 @@ const runSequence = (
 
     const cancel = (h: Handle) =>
       Effect.gen(function* () {
+        const where = isSettled(h.model)
+          ? "settled"
+          : h.model.state === "running"
+            ? "running"
+            : model.held.has(h.model)
+              ? "sent ahead"
+              : "queued"
         const result = yield* Future.cancel(h.future)
         model.begin()
         const expected = model.cancel(h.model)
         model.end()
         assert.strictEqual(result, expected, `after ${step}: cancel returned ${result}`)
-        cov.add(`cancel ${h.model.spec.kind} → ${result}`)
+        cov.add(`cancel ${h.model.spec.kind} (${where}) → ${result}`)
         if (result) {
           // cancel returns once the task has stopped: settled, its finalizer run, its body not completed
           h.cancelledTrue = true
