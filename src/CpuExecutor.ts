@@ -92,17 +92,16 @@ export interface Options {
   readonly concurrentTasksPerWorker?: number | undefined
   /**
    * Extra tasks sent to each worker ahead of time, so it never waits for the
-   * parent between tiny tasks (Python's `EXTRA_QUEUED_CALLS`). Tasks are sent
-   * ahead only to the least loaded worker, and not while a worker is still
-   * starting. A task sent ahead counts as running in `stats` and
-   * `Future.state` although it waits in its worker; cancelling it before it
-   * starts still means it never starts. If that worker dies or is terminated
-   * (to stop a stuck task) first, the task goes back to the head of the queue
-   * (`pending` again) and runs on another worker: a worker counts the tasks it
-   * takes in shared memory, so the parent knows which it never started, and
-   * none runs twice. Default 0. Measured here, 2–4 multiply
-   * the throughput of sub-millisecond tasks by 2–4; for long tasks it only
-   * risks a task waiting behind a busy worker while another is free.
+   * parent between short tasks (Python's `EXTRA_QUEUED_CALLS`). Tasks are sent
+   * ahead only to the least loaded worker, not while a worker is still
+   * starting, and only as far as `maxQueue` allows (a task sent ahead is a
+   * waiting task, like one in the queue). Exact: a task sent ahead reads as
+   * `pending` (and counts in `stats.prefetched`) until its worker starts it;
+   * cancelling it or its timeout (which counts from its start) drops it without
+   * touching the worker; when another worker is idle it takes the task back;
+   * when its worker dies it runs on another, unless its payload was
+   * transferred there. Tasks start in submission order per worker. Default
+   * {@link defaultPrefetch}; 0 sends each worker only what it runs.
    */
   readonly prefetch?: number | undefined
   /** Tasks that may wait in the queue. Default unbounded. */
@@ -143,7 +142,11 @@ export interface Options {
  * @since 0.1.0
  */
 export interface SubmitOptions {
-  /** Bounds the running time from when the task is sent to its worker; on expiry it is stopped as by `cancel`. */
+  /**
+   * Bounds the task's running time, counted from when its worker starts it
+   * (not time in the queue, nor time sent ahead in the worker's own queue); on
+   * expiry it is stopped as by `cancel` and fails with `Cause.TimeoutError`.
+   */
   readonly timeout?: Duration.Input | undefined
   /** `ArrayBuffer`s (inside the encoded payload) to move to the worker instead of copying. */
   readonly transfer?: ReadonlyArray<ArrayBuffer | import("node:worker_threads").MessagePort> | undefined
@@ -242,7 +245,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
     const idleTimeoutMs = yield* duration("idleTimeout", options.idleTimeout, 60_000)
     const maxTasksPerWorker = yield* options_.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity)
     const concurrency = yield* options_.positiveInt("concurrentTasksPerWorker", options.concurrentTasksPerWorker, 1)
-    const prefetch = yield* options_.nonNegativeInt("prefetch", options.prefetch, 0)
+    const prefetch = yield* options_.nonNegativeInt("prefetch", options.prefetch, defaultPrefetch)
     const maxQueue = yield* options_.capacity("maxQueue", options.maxQueue)
     const whenFull = yield* options_.oneOf("whenFull", options.whenFull, ["suspend", "fail"], "suspend")
     const cancelGracePeriodMs = yield* duration("cancelGracePeriod", options.cancelGracePeriod, 1_000)
@@ -362,6 +365,28 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
       }))
     })
   })
+
+/**
+ * The default `prefetch`: tasks sent to each worker beyond what it runs, so a
+ * worker never waits for the parent between short tasks. Exact since protocol
+ * v2 (a task sent ahead and not started is cancelled without touching its
+ * worker, and an idle worker takes back tasks sent ahead to a busy one), so it
+ * is on by default. Measured on W3 (tiny tasks, 2 workers): see the README's
+ * benchmark table.
+ *
+ * **Example** (Turning it off)
+ *
+ * ```ts
+ * import { CpuExecutor } from "effect-futures"
+ *
+ * const layer = CpuExecutor.layer({ worker: "./dist/worker.js", prefetch: 0 })
+ * console.log(CpuExecutor.defaultPrefetch) // 2
+ * ```
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const defaultPrefetch = 2
 
 /**
  * A layer providing {@link CpuExecutor}. Invalid options fail the layer with

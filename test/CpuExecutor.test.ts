@@ -60,7 +60,8 @@ const cpuAdapter: Adapter<T.ContractPayload> = {
   failureOf: (e) => e
 }
 
-executorContract(cpuAdapter)
+// the defaults send tasks ahead (prefetch): tasks start in submission order per worker
+executorContract({ ...cpuAdapter, fifoPerSlot: true })
 
 // the contract holds over the configurations users turn on, not only the defaults
 const configured = (name: string, config: Partial<CpuExecutor.Options>): Adapter<T.ContractPayload> => ({
@@ -74,8 +75,8 @@ const configured = (name: string, config: Partial<CpuExecutor.Options>): Adapter
       stats: ex.stats
     }))
 })
-executorContract({ ...configured("prefetch 4", { prefetch: 4 }), fifoPerSlot: true })
-executorContract(configured("recycled every 3 tasks", { maxTasksPerWorker: 3 }))
+executorContract(configured("prefetch 0", { prefetch: 0 }))
+executorContract({ ...configured("recycled every 3 tasks", { maxTasksPerWorker: 3 }), fifoPerSlot: true })
 
 const crashOf = (exit: Exit.Exit<unknown, unknown>): WorkerCrashedError => {
   assert.isTrue(Exit.isFailure(exit))
@@ -261,7 +262,7 @@ describe("CpuExecutor", () => {
       const s = yield* ex.stats
       assert.strictEqual(s.workers, 1)
       assert.strictEqual(s.running, 2)
-      assert.strictEqual(s.queued, 1)
+      assert.strictEqual(s.queued + s.prefetched, 1)
       yield* gates[1].release
       yield* gates[2].started
       yield* gates[0].release
@@ -481,7 +482,14 @@ describe("CpuExecutor", () => {
       const ex = yield* CpuExecutor.make({ worker, maxWorkers: 2, minWorkers: 2 }).pipe(Scope.provide(scope))
       const fs = yield* Effect.forEach([1, 2, 3, 4], (n) => ex.submit(T.Square, n))
       yield* Effect.forEach(fs, Future.await)
-      assert.isAbove(count(), baseline)
+      // alive, but idle: an idle worker is unref'd, so it is no active resource of the process
+      assert.strictEqual((yield* ex.stats).threads, 2)
+      const busy = Gate.make()
+      const held = yield* ex.submit(T.Contract, { k: "gate", g: busy, n: 1 })
+      yield* Gate.awaitStarted(busy)
+      assert.isAbove(count(), baseline, "a busy worker keeps the process alive")
+      yield* Gate.release(busy)
+      assert.strictEqual(yield* Future.await(held), 1)
       yield* Scope.close(scope, Exit.void)
       assert.strictEqual(count(), baseline)
       assert.strictEqual((yield* Effect.flip(ex.submit(T.Square, 1)))._tag, "ExecutorShutdownError")

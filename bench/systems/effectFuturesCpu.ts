@@ -49,7 +49,7 @@ const submitAll = <A>(
 
 /** Boots every worker and compiles the loop there: a rendezvous per worker (see `warm` in kernels.ts). */
 const bootAll = (cpu: CpuExecutor.CpuExecutorShape, options: Options, workers: number, iterations: number) =>
-  submitAll(cpu, (c, args) => c.submit(Warm, args), warmArgs(workers, 1 + (options.prefetch ?? 0), iterations))
+  submitAll(cpu, (c, args) => c.submit(Warm, args), warmArgs(workers, 1 + (options.prefetch ?? CpuExecutor.defaultPrefetch), iterations))
 
 const squares = (cpu: CpuExecutor.CpuExecutorShape, n: number) =>
   submitAll(cpu, (c, x: number) => c.submit(Square, x), range(n))
@@ -171,7 +171,7 @@ const queuedMemory =
         yield* Effect.promise(settle)
         const memoryAfter = env.readMemory()
         const stats = yield* cpu.stats
-        const queuedAtMeasure = stats.queued + stats.running - 1
+        const queuedAtMeasure = stats.queued + stats.prefetched + stats.running - 1
         releaseBlocker(gate)
         yield* Future.await(blocker)
         let completed = 0

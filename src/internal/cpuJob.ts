@@ -13,6 +13,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { TaskCodecError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
 import * as codec from "./codec.ts"
@@ -229,16 +230,28 @@ interface ChunkResult {
 
 const runChunk = (entry: Entry, payloads: Array<unknown>): Effect.Effect<ChunkResult, unknown> => {
   // items run one after another and the chunk stops at its first failing
-  // item; while handlers return an Exit, no fiber work is needed
+  // item; an item that completes synchronously (an Exit, or an effect such as
+  // `Effect.sync` whose fiber is done as soon as it starts) costs no fiber
+  // work of the chunk's own: only an item that suspends makes the chunk async
   const values: Array<unknown> = []
   for (let i = 0; i < payloads.length; i++) {
     const effect = runItem(entry, payloads[i])
-    if (!Exit.isExit(effect)) return runRest(entry, payloads, i, effect, values)
-    if (Exit.isFailure(effect)) return stopAt(values, effect.cause)
-    values.push(effect.value)
+    let exit: Exit.Exit<unknown, unknown> | undefined
+    if (Exit.isExit(effect)) exit = effect
+    else {
+      const fiber = Effect.runFork(effect)
+      exit = fiber.pollUnsafe()
+      if (exit === undefined) return runRest(entry, payloads, i, joinChild(fiber), values)
+    }
+    if (Exit.isFailure(exit)) return stopAt(values, exit.cause)
+    values.push(exit.value)
   }
   return Exit.succeed({ values, failure: undefined })
 }
+
+/** Waits for an item's fiber; interrupting the chunk interrupts it. */
+const joinChild = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<unknown, unknown> =>
+  Effect.onInterrupt(Fiber.join(fiber), () => Fiber.interrupt(fiber))
 
 /** One item's effect; a handler that throws dies. */
 const runItem = (entry: Entry, payload: unknown): Effect.Effect<unknown, unknown> => {

@@ -378,7 +378,13 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
   private hasRoom(): boolean {
     const startable = this.broken === undefined ? Math.max(0, this.options.maxWorkers - this.liveSlots()) : 0
     const waiting = this.queue.size + this.running - this.bodies
-    return waiting - (this.spawning.size + startable) * this.driver.concurrency < this.options.maxQueue
+    const concurrency = this.driver.concurrency
+    // what new slots will start at once, as far as the running limit allows
+    const takes = Math.min(
+      (this.spawning.size + startable) * concurrency,
+      Math.max(0, this.options.maxWorkers * concurrency - this.bodies)
+    )
+    return waiting - takes < this.options.maxQueue
   }
 
   /** A slot for a task that is not yet waiting: one that starts it at once, or (room permitting) sends it ahead. */
@@ -497,14 +503,19 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
 
   /**
    * The least loaded slot with room. A task is sent ahead to a slot that runs
-   * its full concurrency only when no slot is still starting: the one starting
-   * will take it sooner than the busy one. Never more than maxWorkers slots'
+   * its full concurrency only when no slot is still starting and the pool has
+   * all its slots: a new one will take it sooner than the busy one. Never more than maxWorkers slots'
    * worth of tasks at once: a recycled slot's replacement, started while the
    * retiring slot runs its last tasks, takes over only as they end.
    */
   private pickSlot(): S | undefined {
     if (this.running >= this.options.maxWorkers * this.driver.capacity) return undefined
-    const levels = this.spawning.size > 0 ? this.driver.concurrency : this.levels.length
+    // send ahead only to a pool that is complete: a slot still starting, or one
+    // the pool may still start, will take the task sooner than a busy one
+    const levels =
+      this.spawning.size > 0 || this.liveSlots() < this.options.maxWorkers
+        ? this.driver.concurrency
+        : this.levels.length
     // a slot running fewer than `concurrency` tasks starts what it is given at
     // once: only while fewer than maxWorkers × concurrency tasks can be running
     // (a retiring slot's last tasks count); beyond that, only send ahead

@@ -88,12 +88,32 @@ describe("examples/pipeline", () => {
         assert.strictEqual(callbacks.settled.size, callbacks.futures.length)
         assert.deepStrictEqual(
           { ...callbacks.stats, workers: 0 },
-          { maxWorkers: 4, workers: 0, running: 0, queued: 0, submitted: 57, succeeded: 55, failed: 2, cancelled: 0 }
+          {
+            maxWorkers: 4,
+            workers: 0,
+            running: 0,
+            prefetched: 0,
+            queued: 0,
+            submitted: 57,
+            succeeded: 55,
+            failed: 2,
+            cancelled: 0
+          }
         )
         // executor.map: one task per item, each succeeding with its item's Exit
         assert.deepStrictEqual(
           { ...effect.stats, workers: 0 },
-          { maxWorkers: 4, workers: 0, running: 0, queued: 0, submitted: 20, succeeded: 20, failed: 0, cancelled: 0 }
+          {
+            maxWorkers: 4,
+            workers: 0,
+            running: 0,
+            prefetched: 0,
+            queued: 0,
+            submitted: 20,
+            succeeded: 20,
+            failed: 0,
+            cancelled: 0
+          }
         )
       }),
     20_000
