@@ -51,7 +51,6 @@ import * as ShardingConfig from "effect/cluster/ShardingConfig"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -62,7 +61,7 @@ import {
   type CancelledError,
   type ClusterError,
   type ExecutorShutdownError,
-  InvalidOptionsError,
+  type InvalidOptionsError,
   type QueueFullError,
   type SubmitError,
   type TaskCodecError,
@@ -70,6 +69,7 @@ import {
 } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
 import * as clusterJob from "./internal/clusterJob.ts"
+import * as clusterOptions from "./internal/clusterOptions.ts"
 import * as clusterSlot from "./internal/clusterSlot.ts"
 import * as cpuJob from "./internal/cpuJob.ts"
 import * as executor_ from "./internal/executor.ts"
@@ -200,12 +200,7 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<ClusterExecutorShape, InvalidOptionsError, Scope.Scope | Sharding.Sharding> =>
   Effect.gen(function* () {
-    const maxWorkers = yield* options_.positiveInt("maxWorkers", options.maxWorkers, 64)
-    const maxQueue = yield* options_.capacity("maxQueue", options.maxQueue)
-    const whenFull = yield* options_.oneOf("whenFull", options.whenFull, ["suspend", "fail"], "suspend")
-    const cancelTimeoutMs = yield* duration("cancelTimeout", options.cancelTimeout, 5_000)
-    const name = yield* options_.nonEmptyString("name", options.name, "cluster")
-    const metrics = yield* options_.boolean("metrics", options.metrics, true)
+    const { maxWorkers, maxQueue, whenFull, cancelTimeoutMs, name, metrics } = yield* clusterOptions.validate(options)
     const clientFor = yield* clusterJob.TaskEntity.client
     const clients = new Map<string, ReturnType<typeof clientFor>>()
     const client = (entityId: string) => {
@@ -399,13 +394,3 @@ export const layerEmbedded = (options: EmbeddedOptions): Layer.Layer<ClusterExec
 
 /** Entity ids calls are spread over, so that they spread over shards, hence runners. */
 const ENTITY_IDS = 256
-
-const duration = (
-  option: string,
-  value: Duration.Input | undefined,
-  fallbackMs: number
-): Exit.Exit<number, InvalidOptionsError> => {
-  if (value === undefined) return Exit.succeed(fallbackMs)
-  const millis = timeout_.parse(value, option)
-  return millis instanceof InvalidOptionsError ? Exit.fail(millis) : Exit.succeed(millis)
-}

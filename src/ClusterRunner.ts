@@ -62,13 +62,4 @@ export interface Options extends CpuExecutor.Options {}
  * @since 0.3.0
  */
 export const layer = (options: Options): Layer.Layer<never, InvalidOptionsError, Sharding.Sharding> =>
-  Layer.unwrap(
-    Effect.map(CpuExecutor.make({ name: "cluster-runner", ...options }), (cpu) =>
-      clusterJob.TaskEntity.toLayer(clusterJob.handlers(cpu), {
-        concurrency: "unbounded",
-        mailboxCapacity: "unbounded",
-        // a failed task is a reply, never a reason to restart the entity
-        disableFatalDefects: true
-      })
-    )
-  )
+  Layer.unwrap(Effect.map(CpuExecutor.make({ name: "cluster-runner", ...options }), clusterJob.entityLayer))

@@ -209,6 +209,18 @@ export const handlers = (cpu: CpuExecutorShape) => {
   })
 }
 
+/**
+ * The runner's entity layer, serving on `cpu`.
+ * @internal
+ */
+export const entityLayer = (cpu: CpuExecutorShape) =>
+  TaskEntity.toLayer(handlers(cpu), {
+    concurrency: "unbounded",
+    mailboxCapacity: "unbounded",
+    // a failed task is a reply, never a reason to restart the entity
+    disableFatalDefects: true
+  })
+
 /** The reply for the exit of a task the runner's CPU executor ran. */
 const exitReply = (exit: Exit.Exit<unknown, unknown>): Reply => {
   if (Exit.isSuccess(exit)) return [protocol.SUCCESS, exit.value]
