@@ -150,6 +150,38 @@ export class TaskCodecError extends Schema.TaggedError<TaskCodecError>()("TaskCo
 }
 
 /**
+ * A cluster call failed for a reason of the cluster, not of the task: its
+ * message could not be stored (`PersistenceError`), the target entity's
+ * mailbox was full (`MailboxFull`), or it could not be routed. `reason` is
+ * the cluster error's tag and `cause` the error itself. Only
+ * `ClusterExecutor` futures fail with it.
+ *
+ * **Example** (Retrying a task whose message could not be stored)
+ *
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ *
+ * declare const submitAndAwait: Effect.Effect<number, { readonly _tag: "ClusterError" } | { readonly _tag: "Other" }>
+ * const value = submitAndAwait.pipe(
+ *   Effect.retry({ while: (e) => e._tag === "ClusterError", schedule: Schedule.spaced("1 second"), times: 3 })
+ * )
+ * ```
+ *
+ * @category errors
+ * @since 0.3.0
+ */
+export class ClusterError extends Schema.TaggedError<ClusterError>()("ClusterError", {
+  executor: Schema.String,
+  task: Schema.String,
+  reason: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  override get message(): string {
+    return `executor "${this.executor}": the cluster call of task "${this.task}" failed: ${this.reason}`
+  }
+}
+
+/**
  * The errors `submit` can fail with, before any future exists.
  *
  * @category models
@@ -171,6 +203,7 @@ export type ExecutorError =
   | InvalidOptionsError
   | WorkerCrashedError
   | TaskCodecError
+  | ClusterError
 
 const tags: ReadonlySet<string> = new Set([
   "CancelledError",
@@ -179,7 +212,8 @@ const tags: ReadonlySet<string> = new Set([
   "BrokenExecutorError",
   "InvalidOptionsError",
   "WorkerCrashedError",
-  "TaskCodecError"
+  "TaskCodecError",
+  "ClusterError"
 ])
 
 /**

@@ -27,3 +27,9 @@ export * as CpuWorker from "./CpuWorker.ts"
 
 /** @since 0.1.0 */
 export * as Task from "./Task.ts"
+
+/** @since 0.3.0 */
+export * as ClusterExecutor from "./ClusterExecutor.ts"
+
+/** @since 0.3.0 */
+export * as ClusterRunner from "./ClusterRunner.ts"

