@@ -249,7 +249,9 @@ export const cancelAll = <A, E>(futures: Iterable<Future<A, E>>): Effect.Effect<
     const results = new Array<boolean>(list.length)
     const queued: Array<number> = []
     const started: Array<number> = []
-    for (let i = 0; i < list.length; i++) (list[i].state === PENDING ? queued : started).push(i)
+    // a task sent ahead to a worker that has not started it counts as queued:
+    // it is dropped before any running task is stopped (and frees a worker)
+    for (let i = 0; i < list.length; i++) (observedState(list[i]) === PENDING ? queued : started).push(i)
     const one = (i: number) =>
       Effect.map(cancel(list[i]), (cancelled) => {
         results[i] = cancelled

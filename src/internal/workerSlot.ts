@@ -276,7 +276,7 @@ export const make = (
   const send = (slot: WorkerSlot) => {
     const works = slot.outbox
     slot.outbox = []
-    if (slot.exited) return // its exit has settled them
+    if (slot.exited || works.length === 0) return // its exit has settled them; or all were dropped
     if (works.length === 1) return sendOne(slot, works[0])
     const batch: Array<unknown> = []
     const transfers: Array<any> = []
