@@ -508,8 +508,9 @@ modelSuite(adapter, configurations, { defaultRuns: 60, runTimeoutMs: 30_000, msP
     },
     {
       // The end cancels the running item and the one sent ahead at once: the
-      // worker may start the latter as the former stops, before its cancel
-      // drops it (the model accepts either; see Entry.raced in pool.ts).
+      // one sent ahead must never start (cancelAll drops the tasks sent ahead
+      // before it stops the running ones; the worker once started it as the
+      // interrupted one stopped).
       name: "prefetch: a map's end interrupts a running item and drops the one sent ahead behind it",
       config: sentAhead({ maxTasksPerWorker: undefined }),
       commands: [

@@ -869,7 +869,7 @@ const runSequence = (
         cov.add(`map → ${kindOf(mapRun.result)}${c.buffersize === undefined ? "" : " (buffersize)"}`)
         for (const [k, e] of mapRun.submitted.entries()) {
           const started = Gate.isSet(items[k].gate, Gate.STARTED)
-          if (e.raced) cov.add(`map item raced the end → ${started ? "started" : "never started"}`)
+          if (e.mayBeUnstarted) cov.add(`map item raced the end → ${started ? "started" : "never started"}`)
           model.resolve(e, started)
         }
         yield* until(itemFlags, "map items")

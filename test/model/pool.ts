@@ -25,8 +25,9 @@
 // settles; where that shows, the tests accept exactly the latitude the
 // executor's contract leaves: a `Future.wait` partition lies between what was
 // settled before the epoch and after it, and a map item handed to a slot in
-// the epoch its stream ended may have been cancelled before it began (`raced`,
-// settled by what its body did).
+// the epoch its stream ended may have been cancelled before it began
+// (`mayBeUnstarted`, settled by what its body did). A task sent ahead (CPU,
+// prefetch) and not started when a stream's end cancels it never starts.
 //
 // Two flavours:
 // - `timed` (the I/O executor under TestClock): sleeps and timeouts are events
@@ -87,15 +88,15 @@ export interface Entry {
   /** The epoch it was handed to a slot in. */
   startEpoch: number
   /**
-   * A map item whose body may or may not have begun by the time the stream's
-   * end cancelled it: one handed to a slot as the stream ended (the executor
-   * does not say whether a task handed to a slot in that instant starts
-   * first), or (CPU, prefetch) one sent ahead behind an item that the end
-   * interrupts: the stream's end cancels them all at once, and the worker may
-   * start it as the interrupted one stops, before its own cancel drops it.
-   * The test reads the body's flags and calls `resolve`.
+   * A map item that was handed to a slot as the stream ended: the stream's end
+   * may have cancelled it before its body began (the executor does not say
+   * whether a task handed to a slot in that instant starts first). Only that
+   * way: one sent ahead (CPU, prefetch) and not started never starts, even
+   * behind an item the end interrupts (`Future.cancelAll` drops the tasks sent
+   * ahead before it stops the running ones). The test reads the body's flags
+   * and calls `resolve`.
    */
-  raced: boolean
+  mayBeUnstarted: boolean
 }
 
 /** A rejected submission, described as the tests describe its error. */
@@ -114,7 +115,10 @@ export interface Config {
   readonly prefetch?: number | undefined
   /**
    * With prefetch: a slot is replaced after this many tasks were handed to it
-   * (recycling). Its replacement takes over only once its last task has
+   * (recycling). Counted as the dispatcher counts `slot.dispatched`: at the
+   * moment a task is handed to the slot, so one dropped later (cancelled
+   * before it started) still counts; a dead slot's unstarted tasks count
+   * toward its replacement, which they are handed to again. Its replacement takes over only once its last task has
    * ended, so tasks wait in the queue rather than be sent ahead beyond it.
    */
   readonly maxTasksPerWorker?: number | undefined
@@ -307,7 +311,7 @@ export class Pool {
       interrupted: false,
       epoch: -1,
       startEpoch: -1,
-      raced: false
+      mayBeUnstarted: false
     }
     this.entries.push(entry)
     this.submitted++
@@ -543,22 +547,17 @@ export class Pool {
   /** The stream ends (`decided`: the index of the item that decided it) and cancels what is unfinished. */
   mapEnd(run: MapRun, result: Outcome, decided: number): void {
     run.result = result
-    // CPU: an item running that the end interrupts lets its worker start what
-    // was sent ahead to it (a spin task's worker is terminated instead)
-    const interrupted = run.submitted.some((e) => e.state === "running" && e.spec.kind !== "spin")
     for (let i = 0; i < run.submitted.length; i++) {
       const item = run.submitted[i]
       // I/O: an item after the deciding one, handed to a slot in this very
       // epoch, may not have begun when the stream ended. CPU (eventual states):
       // any item after the deciding one, or any item at all if the stream timed
-      // out, may not have reached its worker; an item sent ahead behind one
-      // the end interrupts may start before the end drops it.
+      // out, may not have reached its worker. An item sent ahead and not
+      // started never starts (cancelAll drops it before stopping running ones).
       const raced = this.cfg.timed
         ? i > decided && item.startEpoch === this.epoch
-        : item.started
-          ? result === "timeout" || i > decided
-          : interrupted && item.state === "pending" && this.held.has(item)
-      if (raced) item.raced = true
+        : item.started && (result === "timeout" || i > decided)
+      if (raced) item.mayBeUnstarted = true
     }
     // queued items first, then those sent ahead (dropped), then the running
     // ones: none of them starts on the way out
@@ -569,21 +568,18 @@ export class Pool {
   }
 
   /**
-   * Settles a race of a `raced` map item by what its body did: if it did not
-   * begin, the stream's end cancelled it before it started; if it did, it
-   * ended as a task of its kind does when cancelled once started (one that
-   * ends at once ends so; one that runs on is interrupted).
+   * Settles a race of a `mayBeUnstarted` map item: if its body did not begin,
+   * the stream's end cancelled it before it started.
    */
   resolve(entry: Entry, bodyStarted: boolean): void {
-    if (!entry.raced) return
-    entry.raced = false
-    if (bodyStarted === entry.started) return
+    if (!entry.mayBeUnstarted) return
+    entry.mayBeUnstarted = false
+    if (bodyStarted) return
     this.count(entry.state, -1)
-    const outcome = bodyStarted ? (immediate(entry.spec, entry.released) ?? "cancelled") : "cancelled"
-    entry.outcome = outcome
-    entry.state = stateOf(outcome)
-    entry.started = bodyStarted
-    entry.interrupted = bodyStarted && immediate(entry.spec, entry.released) === undefined
+    entry.outcome = "cancelled"
+    entry.state = "cancelled"
+    entry.started = false
+    entry.interrupted = false
     this.count(entry.state, 1)
   }
 }
