@@ -49,7 +49,11 @@ const submitAll = <A>(
 
 /** Boots every worker and compiles the loop there: a rendezvous per worker (see `warm` in kernels.ts). */
 const bootAll = (cpu: CpuExecutor.CpuExecutorShape, options: Options, workers: number, iterations: number) =>
-  submitAll(cpu, (c, args) => c.submit(Warm, args), warmArgs(workers, 1 + (options.prefetch ?? CpuExecutor.defaultPrefetch), iterations))
+  submitAll(
+    cpu,
+    (c, args) => c.submit(Warm, args),
+    warmArgs(workers, 1 + (options.prefetch ?? CpuExecutor.defaultPrefetch), iterations)
+  )
 
 const squares = (cpu: CpuExecutor.CpuExecutorShape, n: number) =>
   submitAll(cpu, (c, x: number) => c.submit(Square, x), range(n))
