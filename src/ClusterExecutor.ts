@@ -71,11 +71,8 @@ import type { Future } from "./Future.ts"
 import * as clusterJob from "./internal/clusterJob.ts"
 import * as clusterOptions from "./internal/clusterOptions.ts"
 import * as clusterSlot from "./internal/clusterSlot.ts"
-import * as cpuJob from "./internal/cpuJob.ts"
 import * as executor_ from "./internal/executor.ts"
-import * as map_ from "./internal/map.ts"
-import * as options_ from "./internal/options.ts"
-import * as timeout_ from "./internal/timeout.ts"
+import * as taskExecutor from "./internal/taskExecutor.ts"
 import type * as Task from "./Task.ts"
 
 /**
@@ -241,60 +238,21 @@ export const make = (
         )
     )
     const dispatcher = core.dispatcher
-
-    const submit = (
-      task: Task.AnyTask,
-      chunk: boolean,
-      payload: unknown,
-      timeout: Duration.Input | undefined,
-      track?: (future: Future<any, any>) => void
-    ): Effect.Effect<Future<any, any>, SubmitError> =>
-      Effect.suspend(() => {
-        const millis = timeout_.parse(timeout, "timeout")
-        if (typeof millis !== "number") return Effect.die(millis)
-        const encoded = cpuJob.encodePayload(task, payload, chunk)
-        const work = new clusterSlot.ClusterWork(
-          dispatcher,
-          millis,
-          task,
-          "encoded" in encoded ? encoded.encoded : undefined,
-          chunk
-        )
-        if ("encoded" in encoded) return core.submit(work, track)
-        track?.(work.future)
-        return dispatcher.failFast(work, encoded, work.future)
-      })
+    // a payload crosses to the runner inside an entity call: nothing to transfer
+    const submit = taskExecutor.submitter(
+      core,
+      (timeoutMs, task, encoded, chunk) => new clusterSlot.ClusterWork(dispatcher, timeoutMs, task, encoded, chunk)
+    )
 
     return ClusterExecutor.of({
       ...core.executor,
       submit: <T extends Task.AnyTask>(task: T, payload: Task.Payload<T>, submitOptions?: SubmitOptions) =>
-        submit(task, false, payload, submitOptions?.timeout) as Effect.Effect<
+        submit(task, false, payload, submitOptions?.timeout, undefined) as Effect.Effect<
           Future<Task.Success<T>, Task.Error<T> | TaskError>,
           SubmitError
         >,
-      map: <T extends Task.AnyTask>(task: T, payloads: Iterable<Task.Payload<T>>, mapOptions?: MapOptions) => {
-        type Out = Stream.Stream<
-          Task.Success<T>,
-          Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError
-        >
-        const chunksize = mapOptions?.chunksize ?? 1
-        if (!Number.isInteger(chunksize) || chunksize < 1) {
-          return Stream.die(options_.invalid("chunksize", chunksize, "a positive integer"))
-        }
-        if (chunksize === 1) {
-          return map_.map(
-            payloads,
-            (payload, track) => submit(task, false, payload, mapOptions?.taskTimeout, track),
-            mapOptions
-          ) as Out
-        }
-        return map_.map(
-          cpuJob.chunks(payloads, chunksize),
-          (chunk, track) => submit(task, true, chunk, mapOptions?.taskTimeout, track),
-          mapOptions,
-          true
-        ) as Out
-      },
+      map: <T extends Task.AnyTask>(task: T, payloads: Iterable<Task.Payload<T>>, mapOptions?: MapOptions) =>
+        taskExecutor.map<T, TaskError>(submit, task, payloads, mapOptions),
       stats: Effect.sync(() => {
         const stats = dispatcher.stats()
         return { ...stats, calls: stats.running }

@@ -59,11 +59,9 @@ import {
   type WorkerCrashedError
 } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
-import * as cpuJob from "./internal/cpuJob.ts"
 import * as executor_ from "./internal/executor.ts"
-import * as map_ from "./internal/map.ts"
+import * as taskExecutor from "./internal/taskExecutor.ts"
 import * as options_ from "./internal/options.ts"
-import * as timeout_ from "./internal/timeout.ts"
 import * as workerSlot from "./internal/workerSlot.ts"
 import type * as Task from "./Task.ts"
 
@@ -242,16 +240,16 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
     if (minWorkers > maxWorkers)
       return yield* options_.fail("minWorkers", minWorkers, `at most maxWorkers (${maxWorkers})`)
     const worker = yield* workerUrl(options.worker)
-    const idleTimeoutMs = yield* duration("idleTimeout", options.idleTimeout, 60_000)
+    const idleTimeoutMs = yield* options_.duration("idleTimeout", options.idleTimeout, 60_000)
     const maxTasksPerWorker = yield* options_.positiveInt("maxTasksPerWorker", options.maxTasksPerWorker, Infinity)
     const concurrency = yield* options_.positiveInt("concurrentTasksPerWorker", options.concurrentTasksPerWorker, 1)
     const prefetch = yield* options_.nonNegativeInt("prefetch", options.prefetch, defaultPrefetch)
     const maxQueue = yield* options_.capacity("maxQueue", options.maxQueue)
     const whenFull = yield* options_.oneOf("whenFull", options.whenFull, ["suspend", "fail"], "suspend")
-    const cancelGracePeriodMs = yield* duration("cancelGracePeriod", options.cancelGracePeriod, 1_000)
-    const closeTimeoutMs = yield* duration("closeTimeout", options.closeTimeout, 5_000)
+    const cancelGracePeriodMs = yield* options_.duration("cancelGracePeriod", options.cancelGracePeriod, 1_000)
+    const closeTimeoutMs = yield* options_.duration("closeTimeout", options.closeTimeout, 5_000)
     const maxCrashes = yield* options_.nonNegativeInt("maxCrashes", options.maxCrashes, 5)
-    const crashWindowMs = yield* duration("crashWindow", options.crashWindow, 60_000)
+    const crashWindowMs = yield* options_.duration("crashWindow", options.crashWindow, 60_000)
     const name = yield* options_.nonEmptyString("name", options.name, "cpu")
     const metrics = yield* options_.boolean("metrics", options.metrics, true)
     const compileCache = yield* options_.boolean("compileCache", options.compileCache, true)
@@ -299,31 +297,11 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
         )
     )
     const dispatcher = core.dispatcher
-
-    const submit = (
-      task: Task.AnyTask,
-      chunk: boolean,
-      payload: unknown,
-      timeout: Duration.Input | undefined,
-      transfer: SubmitOptions["transfer"],
-      track?: (future: Future<any, any>) => void
-    ): Effect.Effect<Future<any, any>, SubmitError> =>
-      Effect.suspend(() => {
-        const millis = timeout_.parse(timeout, "timeout")
-        if (typeof millis !== "number") return Effect.die(millis)
-        const encoded = cpuJob.encodePayload(task, payload, chunk)
-        const work = new workerSlot.CpuWork(
-          dispatcher,
-          millis,
-          task,
-          "encoded" in encoded ? encoded.encoded : undefined,
-          chunk,
-          transfer
-        )
-        if ("encoded" in encoded) return core.submit(work, track)
-        track?.(work.future)
-        return dispatcher.failFast(work, encoded, work.future)
-      })
+    const submit = taskExecutor.submitter(
+      core,
+      (timeoutMs, task, encoded, chunk, transfer) =>
+        new workerSlot.CpuWork(dispatcher, timeoutMs, task, encoded, chunk, transfer)
+    )
 
     return CpuExecutor.of({
       ...core.executor,
@@ -332,30 +310,8 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
           Future<Task.Success<T>, Task.Error<T> | TaskError>,
           SubmitError
         >,
-      map: <T extends Task.AnyTask>(task: T, payloads: Iterable<Task.Payload<T>>, mapOptions?: MapOptions) => {
-        type Out = Stream.Stream<
-          Task.Success<T>,
-          Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError
-        >
-        const chunksize = mapOptions?.chunksize ?? 1
-        if (!Number.isInteger(chunksize) || chunksize < 1) {
-          return Stream.die(options_.invalid("chunksize", chunksize, "a positive integer"))
-        }
-        if (chunksize === 1) {
-          return map_.map(
-            payloads,
-            (payload, track) => submit(task, false, payload, mapOptions?.taskTimeout, undefined, track),
-            mapOptions
-          ) as Out
-        }
-        // each chunk's future holds an array of results: emit its elements (chunks are never empty)
-        return map_.map(
-          cpuJob.chunks(payloads, chunksize),
-          (chunk, track) => submit(task, true, chunk, mapOptions?.taskTimeout, undefined, track),
-          mapOptions,
-          true
-        ) as Out
-      },
+      map: <T extends Task.AnyTask>(task: T, payloads: Iterable<Task.Payload<T>>, mapOptions?: MapOptions) =>
+        taskExecutor.map<T, TaskError>(submit, task, payloads, mapOptions),
       stats: Effect.sync(() => ({
         ...dispatcher.stats(),
         restarts: counters.restarts,
@@ -461,16 +417,6 @@ const workerUrl = (worker: unknown): Exit.Exit<URL, InvalidOptionsError> => {
     return options_.fail("worker", url.href, "an existing module file")
   }
   return Exit.succeed(url)
-}
-
-const duration = (
-  option: string,
-  value: Duration.Input | undefined,
-  fallbackMs: number
-): Exit.Exit<number, InvalidOptionsError> => {
-  if (value === undefined) return Exit.succeed(fallbackMs)
-  const millis = timeout_.parse(value, option)
-  return millis instanceof InvalidOptionsError ? Exit.fail(millis) : Exit.succeed(millis)
 }
 
 const stringArray = (

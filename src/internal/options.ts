@@ -2,8 +2,10 @@
 // effect that needs no fiber): the value, its default when the option is
 // absent, or an `InvalidOptionsError` that names the option, so an executor's
 // `make` reads as a sequence of `yield*` and fails with the first bad option.
+import type * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
 import { InvalidOptionsError } from "../ExecutorError.ts"
+import * as timeout_ from "./timeout.ts"
 
 type Validated<A> = Exit.Exit<A, InvalidOptionsError>
 
@@ -63,4 +65,11 @@ export const nonEmptyString = (option: string, value: unknown, fallback: string)
   if (value === undefined) return Exit.succeed(fallback)
   if (typeof value !== "string" || value.length === 0) return fail(option, value, "a non-empty string")
   return Exit.succeed(value)
+}
+
+/** A duration in milliseconds (-1 for an infinite one). @internal */
+export const duration = (option: string, value: Duration.Input | undefined, fallbackMs: number): Validated<number> => {
+  if (value === undefined) return Exit.succeed(fallbackMs)
+  const millis = timeout_.parse(value, option)
+  return millis instanceof InvalidOptionsError ? Exit.fail(millis) : Exit.succeed(millis)
 }

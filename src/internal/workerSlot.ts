@@ -281,15 +281,7 @@ export const make = (
     const batch: Array<unknown> = []
     const transfers: Array<any> = []
     for (const work of works) {
-      batch.push(
-        work.chunk ? protocol.RUN_CHUNK : protocol.RUN,
-        work.future.id,
-        work.task.name,
-        work.payload,
-        work.index,
-        work.word,
-        work.timeout >= 0 ? 1 : 0
-      )
+      batch.push(...runMessage(work))
       if (work.transfer !== undefined) transfers.push(...work.transfer)
     }
     try {
@@ -303,18 +295,7 @@ export const make = (
 
   const sendOne = (slot: WorkerSlot, work: CpuWork) => {
     try {
-      slot.worker.postMessage(
-        [
-          work.chunk ? protocol.RUN_CHUNK : protocol.RUN,
-          work.future.id,
-          work.task.name,
-          work.payload,
-          work.index,
-          work.word,
-          work.timeout >= 0 ? 1 : 0
-        ],
-        work.transfer as Array<any> | undefined
-      )
+      slot.worker.postMessage(runMessage(work), work.transfer as Array<any> | undefined)
       sent(work)
     } catch (error) {
       // the payload cannot be cloned: only this future fails
@@ -525,6 +506,17 @@ export const make = (
 
 /** The bootstrap every worker thread starts with (`.ts` from source, `.js` from dist). */
 const bootUrl = new URL(import.meta.url.endsWith(".ts") ? "./workerBoot.ts" : "./workerBoot.js", import.meta.url)
+
+/** A task's RUN / RUN_CHUNK message (also one job of a RUN_BATCH): see `protocol.ts`. */
+const runMessage = (work: CpuWork): Array<unknown> => [
+  work.chunk ? protocol.RUN_CHUNK : protocol.RUN,
+  work.future.id,
+  work.task.name,
+  work.payload,
+  work.index,
+  work.word,
+  work.timeout >= 0 ? 1 : 0
+]
 
 /** Whether a work is being stopped (cancelled, or timed out). */
 const stopping = (work: CpuWork): boolean => work.cancelling || work.timedOut
