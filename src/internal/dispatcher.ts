@@ -534,7 +534,10 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
     const stack = this.levels[slot.active]
     // the slot is almost always on top of its stack
     if (stack[stack.length - 1] === slot) stack.pop()
-    else stack.splice(stack.indexOf(slot), 1)
+    else {
+      const i = stack.indexOf(slot)
+      if (i >= 0) stack.splice(i, 1)
+    }
   }
 
   private addAvailable(slot: S): void {
@@ -659,6 +662,7 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
         const work = works[i]
         if (work.future.state !== future_.RUNNING || work.slot !== slot) continue
         this.running--
+        this.removeAvailable(slot) // filed by its load, which changes now
         if (slot.active-- <= this.driver.concurrency) this.bodies--
         work.slot = undefined
         future_.markPending(work.future)
@@ -668,6 +672,8 @@ export class Dispatcher<S extends Slot, W extends Work<S>> implements SlotHost<S
         }
         this.queue.unshift(work)
       }
+      // a live slot gives back what it never started (taken back for an idle slot): refile it
+      if (!slot.closed) this.addAvailable(slot)
       this.pump()
       this.maybeSpawn()
     } finally {

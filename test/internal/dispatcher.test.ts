@@ -41,22 +41,37 @@ interface Fake {
   readonly finish: (work: FakeWork, exit?: Exit.Exit<unknown, unknown>) => void
 }
 
-const make = (options: Partial<Options> = {}, spawn: "auto" | "manual" = "auto"): Fake => {
+const make = (options: Partial<Options> = {}, spawn: "auto" | "manual" = "auto", prefetch = 0): Fake => {
   const started: Array<string> = []
   const spawning: Array<number> = []
   const closed: Array<number> = []
+  const sentAhead = new Map<Slot, Array<FakeWork>>()
   let host!: SlotHost<Slot, FakeWork>
   const kind: SlotKind<Slot, FakeWork> = (h) => {
     host = h
     return {
-      capacity: 1,
+      capacity: 1 + prefetch,
       concurrency: 1,
+      // a slot runs its first task; the ones after it wait (sent ahead) until it ends
+      retract: (slot) => {
+        const waiting = started.length > 0 ? sentAhead.get(slot) : undefined
+        const work = waiting?.shift()
+        if (work === undefined) return false
+        h.requeue(slot, [work])
+        return true
+      },
       spawn: (id) => {
         if (spawn === "auto") h.ready(id, makeSlot(id))
         else spawning.push(id)
         return undefined
       },
       run: (slot, work) => {
+        if (slot.active > 1) {
+          const list = sentAhead.get(slot) ?? []
+          list.push(work)
+          sentAhead.set(slot, list)
+          return
+        }
         started.push(work.name)
         if (work.exit !== undefined) h.complete(slot, work, work.exit)
       },
@@ -294,6 +309,37 @@ describe("Dispatcher", () => {
       assert.strictEqual(state(a), "running")
       fake.finish(a)
       yield* fake.dispatcher.awaitIdle()
+    })
+  )
+
+  it.effect("an idle slot takes back a task sent ahead to a busy one; the busy slot stays consistent", () =>
+    Effect.gen(function* () {
+      const fake = make({ maxWorkers: 2, minWorkers: 2 }, "manual", 1)
+      fake.dispatcher.start()
+      fake.host.ready(1, makeSlot(1))
+      const [a, b, c] = ["a", "b", "c"].map((n) => fake.work(n))
+      yield* fake.submit(a) // slot 1 runs a
+      fake.host.ready(2, makeSlot(2))
+      yield* fake.submit(b) // slot 2 runs b
+      yield* fake.submit(c) // sent ahead to a busy slot
+      assert.deepStrictEqual(fake.started, ["a", "b"])
+      assert.strictEqual(fake.dispatcher.stats().running, 3)
+      const aheadOn = c.slot!
+      const other = aheadOn === a.slot ? b : a
+      // the other slot frees: it takes c back from the busy one
+      fake.finish(other)
+      assert.deepStrictEqual(fake.started, ["a", "b", "c"])
+      assert.notStrictEqual(c.slot, aheadOn)
+      // the slot that gave c back still takes new work (it was refiled by its load)
+      const busy = aheadOn === a.slot ? a : b
+      fake.finish(busy)
+      const d = fake.work("d")
+      yield* fake.submit(d)
+      assert.deepStrictEqual(fake.started, ["a", "b", "c", "d"])
+      fake.finish(c)
+      fake.finish(d)
+      const stats = fake.dispatcher.stats()
+      assert.deepStrictEqual([stats.running, stats.queued, stats.succeeded], [0, 0, 4])
     })
   )
 })
