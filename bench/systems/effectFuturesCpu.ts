@@ -199,12 +199,12 @@ const make = (id: string, label: string, options: Options, notes: string): InPro
   }
 })
 
-/** Default options (but the pool size): prefetch 0, metrics on. */
+/** Default options (but the pool size): prefetch 2, metrics on. */
 export const system = make(
   "effect-futures-cpu",
   "effect-futures CpuExecutor (defaults)",
   {},
-  "`CpuExecutor.make({ worker, maxWorkers: n, minWorkers: n })`, otherwise defaults (prefetch 0, metrics on); `submit` then `Future.await` per task; W3c: `map(Square, items, { chunksize: 1000 })` collected"
+  "`CpuExecutor.make({ worker, maxWorkers: n, minWorkers: n })`, otherwise defaults (prefetch 2, metrics on); `submit` then `Future.await` per task; W3c: `map(Square, items, { chunksize: 1000 })` collected"
 )
 
 /** The tuned options: tasks sent ahead to each worker, metrics off. */
