@@ -9,7 +9,7 @@ import * as ClusterRunner from "../src/ClusterRunner.ts"
 import { InvalidOptionsError, TaskCodecError } from "../src/ExecutorError.ts"
 import * as Future from "../src/Future.ts"
 import { type Adapter, executorContract } from "./contract/executor.ts"
-import * as Gate from "./fixtures/gate.ts"
+import { blocking, gated } from "./fixtures/contract.ts"
 import * as T from "./fixtures/tasks.ts"
 
 const worker = new URL("./fixtures/worker.ts", import.meta.url)
@@ -24,27 +24,6 @@ const embedded = (options: ClusterExecutor.Options, threads: number) =>
     )
     return yield* Effect.provideContext(ClusterExecutor.make(options), context)
   })
-
-const gated = (n: number) =>
-  Effect.sync(() => {
-    const g = Gate.make()
-    return {
-      task: { k: "gate", g, n } as T.ContractPayload,
-      started: Gate.awaitStarted(g),
-      hasStarted: Effect.sync(() => Gate.isSet(g, Gate.STARTED)),
-      release: Gate.release(g)
-    }
-  })
-
-const blocking = Effect.sync(() => {
-  const g = Gate.make()
-  return {
-    task: { k: "block", g } as T.ContractPayload,
-    started: Gate.awaitStarted(g),
-    hasStarted: Effect.sync(() => Gate.isSet(g, Gate.STARTED)),
-    finalized: Effect.sync(() => Gate.isSet(g, Gate.INTERRUPTED))
-  }
-})
 
 // In memory the runner is in this process, so the gates (shared memory) reach
 // its worker threads: every ordering is forced exactly as for the CPU executor.

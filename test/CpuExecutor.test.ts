@@ -14,31 +14,11 @@ import * as CpuExecutor from "../src/CpuExecutor.ts"
 import { CancelledError, TaskCodecError, WorkerCrashedError } from "../src/ExecutorError.ts"
 import * as Future from "../src/Future.ts"
 import { type Adapter, executorContract } from "./contract/executor.ts"
+import { blocking, gated } from "./fixtures/contract.ts"
 import * as Gate from "./fixtures/gate.ts"
 import * as T from "./fixtures/tasks.ts"
 
 const worker = new URL("./fixtures/worker.ts", import.meta.url)
-
-const gated = (n: number) =>
-  Effect.sync(() => {
-    const g = Gate.make()
-    return {
-      task: { k: "gate", g, n } as T.ContractPayload,
-      started: Gate.awaitStarted(g),
-      hasStarted: Effect.sync(() => Gate.isSet(g, Gate.STARTED)),
-      release: Gate.release(g)
-    }
-  })
-
-const blocking = Effect.sync(() => {
-  const g = Gate.make()
-  return {
-    task: { k: "block", g } as T.ContractPayload,
-    started: Gate.awaitStarted(g),
-    hasStarted: Effect.sync(() => Gate.isSet(g, Gate.STARTED)),
-    finalized: Effect.sync(() => Gate.isSet(g, Gate.INTERRUPTED))
-  }
-})
 
 const cpuAdapter: Adapter<T.ContractPayload> = {
   name: "CpuExecutor",

@@ -303,6 +303,24 @@ export const make = (
     }
   }
 
+  /**
+   * Takes back a task its worker has not started: one still waiting to be
+   * sent, or one whose word the parent wins SENT → DROPPED (the worker then
+   * skips it). False once the worker has started it; with `keepTransferred`,
+   * also for a sent task whose payload was transferred (only that worker holds
+   * its bytes, so it must run there).
+   */
+  const withdraw = (slot: WorkerSlot, work: CpuWork, keepTransferred: boolean): boolean => {
+    const unsent = slot.outbox.indexOf(work)
+    if (unsent >= 0) {
+      slot.outbox.splice(unsent, 1)
+      return true
+    }
+    if (keepTransferred && work.transfer !== undefined) return false
+    const dropped = work.word - protocol.SENT + protocol.DROPPED
+    return Atomics.compareExchange(slot.states, work.index, work.word, dropped) === work.word
+  }
+
   /** A transferred payload's bytes are gone once sent: nothing to keep for a rerun. */
   const sent = (work: CpuWork) => {
     if (work.transfer !== undefined) work.payload = undefined
@@ -331,16 +349,8 @@ export const make = (
     Effect.suspend(() => {
       const future = work.future
       if (!slot.inflight.has(future.id) || slot.exited) return Effect.asVoid(future_.exit(future))
-      const unsent = slot.outbox.indexOf(work)
-      if (unsent >= 0) {
-        // not sent yet: it never reaches the worker
-        slot.outbox.splice(unsent, 1)
-        finish(slot, work, stopped(work))
-        return Effect.void
-      }
-      const dropped = work.word - protocol.SENT + protocol.DROPPED
-      if (Atomics.compareExchange(slot.states, work.index, work.word, dropped) === work.word) {
-        // not started: the worker will skip it
+      if (withdraw(slot, work, false)) {
+        // not started: it never runs
         finish(slot, work, stopped(work))
         return Effect.void
       }
@@ -458,14 +468,7 @@ export const make = (
     },
     retract(slot) {
       for (const work of slot.inflight.values()) {
-        const unsent = slot.outbox.indexOf(work)
-        // a transferred payload left with the message: only that worker can run it
-        if (unsent < 0 && work.transfer !== undefined) continue
-        if (unsent >= 0) slot.outbox.splice(unsent, 1)
-        else {
-          const dropped = work.word - protocol.SENT + protocol.DROPPED
-          if (Atomics.compareExchange(slot.states, work.index, work.word, dropped) !== work.word) continue
-        }
+        if (!withdraw(slot, work, true)) continue
         takeOff(slot, work)
         host.requeue(slot, [work])
         return true
@@ -474,10 +477,7 @@ export const make = (
     },
     dropUnstarted(slot) {
       for (const work of Array.from(slot.inflight.values())) {
-        const unsent = slot.outbox.indexOf(work)
-        if (unsent >= 0) slot.outbox.splice(unsent, 1)
-        const dropped = work.word - protocol.SENT + protocol.DROPPED
-        if (unsent >= 0 || Atomics.compareExchange(slot.states, work.index, work.word, dropped) === work.word) {
+        if (withdraw(slot, work, false)) {
           work.cancelling = true
           finish(slot, work, future_.cancelledExit)
         }
