@@ -238,8 +238,9 @@ export const cancel = <A, E>(future: Future<A, E>): Effect.Effect<boolean> =>
 
 /**
  * Cancels every future: the ones still queued first, in one pass, so none of
- * them starts in a slot that cancelling a running one frees; then the running
- * ones concurrently, so their stops (a worker's grace period) overlap.
+ * them is handed to a slot that cancelling another one frees; then the ones
+ * sent ahead to a worker that has not started them (dropped at once); then the
+ * running ones concurrently, so their stops (a worker's grace period) overlap.
  * Results are in input order.
  * @internal
  */
@@ -248,15 +249,22 @@ export const cancelAll = <A, E>(futures: Iterable<Future<A, E>>): Effect.Effect<
     const list = Array.from(futures, impl)
     const results = new Array<boolean>(list.length)
     const queued: Array<number> = []
+    const sentAhead: Array<number> = []
     const started: Array<number> = []
-    // a task sent ahead to a worker that has not started it counts as queued:
-    // it is dropped before any running task is stopped (and frees a worker)
-    for (let i = 0; i < list.length; i++) (observedState(list[i]) === PENDING ? queued : started).push(i)
+    // the queued ones leave the queue first: dropping a task sent ahead frees
+    // room on its worker, which one of them would otherwise take on the way
+    // out (spending that worker's maxTasksPerWorker); then the ones sent ahead
+    // are dropped, before any running task is stopped
+    for (let i = 0; i < list.length; i++) {
+      const f = list[i]
+      ;(f.state === PENDING ? queued : observedState(f) === PENDING ? sentAhead : started).push(i)
+    }
     const one = (i: number) =>
       Effect.map(cancel(list[i]), (cancelled) => {
         results[i] = cancelled
       })
     return Effect.forEach(queued, one, { discard: true }).pipe(
+      Effect.andThen(Effect.forEach(sentAhead, one, { discard: true })),
       Effect.andThen(Effect.forEach(started, one, { concurrency: "unbounded", discard: true })),
       Effect.as(results)
     )

@@ -34,8 +34,11 @@
 // Runs: MODEL_RUNS sequences per executor (spread over its
 // configurations); MODEL_SEED and MODEL_PATH replay a failure (fast-check
 // prints both: `{ seed: …, path: "…" }`), MODEL_STATS=1 prints what was
-// exercised.
-import { afterAll, assert, describe } from "@effect/vitest"
+// exercised. Debugging: MODEL_NO_SHRINK=1 reports the first failure as it is;
+// MODEL_CASE=<file> replays one counterexample as printed (`[{ config,
+// commands }]`); MODEL_TRACE=1 prints each step; MODEL_RUN_TIMEOUT_MS and
+// MODEL_TEST_TIMEOUT_MS bound one sequence and the whole property.
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { fc, it as prop } from "@fast-check/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -45,6 +48,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Stats } from "../../src/Executor.ts"
+import { readFileSync } from "node:fs"
 import {
   BrokenExecutorError,
   CancelledError,
@@ -333,6 +337,10 @@ export interface Handle {
   cancelledTrue: boolean
 }
 
+/** MODEL_TRACE=1 prints each step (and what a long wait still waits for) to stderr. */
+const trace: (line: string) => void =
+  process.env.MODEL_TRACE === "1" ? (line) => console.error(`[model] ${line}`) : () => {}
+
 /** How long (real time) an untimed executor may take to reach the model's state. */
 const SETTLE_MS = 10_000
 /** An untimed observer's deadline (real ms): the executor is quiescent while it looks. */
@@ -363,6 +371,8 @@ const runSequence = (
     const model = new Pool(ex.model)
     const handles: Array<Handle> = []
     const gates: Array<Gate.Gate> = []
+    /** Maps in progress: a failing sequence interrupts them first (their end cancels their items). */
+    const maps = new Set<Fiber.Fiber<unknown, unknown>>()
     const shutdowns: Array<Fiber.Fiber<void>> = []
     /** Submitters waiting for room (whenFull "suspend"). */
     const waiting: Array<{
@@ -389,6 +399,7 @@ const runSequence = (
           problems = yield* check
           if (problems === undefined) return
           if (timed ? i >= 50 : Date.now() - start > SETTLE_MS) break
+          if (i % 2000 === 100) trace(`still waiting: ${what}: ${problems}`)
           if (timed || i < 20) yield* Effect.yieldNow
           else yield* Effect.sleep(1)
         }
@@ -844,6 +855,8 @@ const runSequence = (
           result = describeExit(yield* observe(stream, t))
         } else {
           const fiber = yield* Effect.forkChild(stream, { startImmediately: true })
+          maps.add(fiber)
+          fiber.addObserver(() => maps.delete(fiber))
           if (mapRun.result === undefined) {
             // stuck: once the executor is exactly where the model says, interrupt the stream
             yield* until(
@@ -882,22 +895,32 @@ const runSequence = (
         ? Effect.void
         : Effect.suspend(() => {
             for (const g of gates) Gate.set(g, Gate.RELEASE)
-            return Effect.forEach(
-              handles,
-              (h) => Effect.ignore(Effect.timeout(Future.cancel(h.future), timed ? 1 : 5_000)),
+            const interruptMaps = Effect.forEach(
+              Array.from(maps),
+              (fiber) => Effect.ignore(Effect.timeout(Fiber.interrupt(fiber), timed ? 1 : 5_000)),
               { discard: true }
+            )
+            return Effect.andThen(
+              interruptMaps,
+              Effect.forEach(
+                handles,
+                (h) => Effect.ignore(Effect.timeout(Future.cancel(h.future), timed ? 1 : 5_000)),
+                { discard: true }
+              )
             )
           })
     )
 
     for (const [k, c] of commands.entries()) {
       step = `command ${k} ${JSON.stringify(c)}`
+      trace(step)
       yield* run(c)
       yield* converge
     }
 
     // wind down: interrupt waiting submitters, release every gate, cancel what is still open
     step = "wind-down"
+    trace(step)
     for (const w of waiting.splice(0)) {
       yield* Fiber.interrupt(w.fiber)
       model.interruptWaiter(w.waiter)
@@ -925,6 +948,7 @@ const runSequence = (
 
     // no slot leaked: as many gated tasks as the slots run at once all start
     step = "leak check"
+    trace(step)
     if (!model.isShutdown && !model.broken) {
       const slots = ex.model.maxWorkers * (ex.model.concurrency ?? 1)
       const held: Array<Handle> = []
@@ -940,7 +964,7 @@ const runSequence = (
     assert.deepStrictEqual(escaped(), [], "no unhandled rejection or uncaught exception")
   })
 
-/** fast-check parameters: `runs` sequences unless MODEL_RUNS says; MODEL_SEED / MODEL_PATH replay. */
+/** fast-check parameters: `runs` sequences unless MODEL_RUNS says; MODEL_SEED / MODEL_PATH replay; MODEL_NO_SHRINK stops at the first failure. */
 const parameters = (runs: number, runTimeoutMs: number) => {
   const seed = process.env.MODEL_SEED
   const path = process.env.MODEL_PATH
@@ -949,7 +973,9 @@ const parameters = (runs: number, runTimeoutMs: number) => {
     /** a sequence that hangs fails (and shrinks) instead of hanging the file */
     timeout: runTimeoutMs,
     ...(seed === undefined || seed === "" ? {} : { seed: Number(seed) }),
-    ...(path === undefined || path === "" ? {} : { path, endOnFailure: true })
+    ...(path === undefined || path === "" ? {} : { path, endOnFailure: true }),
+    /** MODEL_NO_SHRINK=1: report the first failing sequence as it is (a hang costs one run timeout, not one per shrink step) */
+    ...(process.env.MODEL_NO_SHRINK === "1" ? { endOnFailure: true } : {})
   }
 }
 
@@ -983,7 +1009,8 @@ export const modelSuite = <C>(
     )
   const total = Number(process.env.MODEL_RUNS ?? options.defaultRuns)
   const runs = Math.max(1, Math.ceil(total / configurations.length))
-  const params = parameters(runs, options.runTimeoutMs)
+  const runTimeoutMs = Number(process.env.MODEL_RUN_TIMEOUT_MS ?? options.runTimeoutMs)
+  const params = parameters(runs, runTimeoutMs)
 
   describe(`${adapter.name} model`, () => {
     errors.install()
@@ -999,9 +1026,22 @@ export const modelSuite = <C>(
       prop.prop([input], params)(
         `model - ${c.name}: random command sequences match the reference model`,
         ({ commands, config }) => check(config, commands),
-        Math.max(60_000, runs * options.msPerRun)
+        Number(process.env.MODEL_TEST_TIMEOUT_MS ?? Math.max(60_000, runs * options.msPerRun))
       )
     }
     regressions(check)
+    // MODEL_CASE=<file>: replays one counterexample as fast-check printed it ([{ config, commands }])
+    const replay = process.env.MODEL_CASE
+    if (replay !== undefined && replay !== "") {
+      it(
+        `replay ${replay}`,
+        async () => {
+          const text = readFileSync(replay, "utf8")
+          const [{ commands, config }] = new Function(`return ${text}`)() as [{ config: C; commands: Array<Command> }]
+          await check(config, commands)
+        },
+        runTimeoutMs
+      )
+    }
   })
 }
