@@ -184,7 +184,7 @@ const queuedMemory =
       })
     )
 
-const make = (id: string, label: string, options: Options, notes: string): InProcessSystem => ({
+export const make = (id: string, label: string, options: Options, notes: string): InProcessSystem => ({
   _tag: "InProcess",
   id,
   label,
@@ -199,18 +199,18 @@ const make = (id: string, label: string, options: Options, notes: string): InPro
   }
 })
 
-/** Default options (but the pool size): prefetch 2, metrics on. */
+/** Default options (but the pool size): prefetch 16, metrics on. */
 export const system = make(
   "effect-futures-cpu",
   "effect-futures CpuExecutor (defaults)",
   {},
-  "`CpuExecutor.make({ worker, maxWorkers: n, minWorkers: n })`, otherwise defaults (prefetch 2, metrics on); `submit` then `Future.await` per task; W3c: `map(Square, items, { chunksize: 1000 })` collected"
+  "`CpuExecutor.make({ worker, maxWorkers: n, minWorkers: n })`, otherwise defaults (prefetch 16, metrics on); `submit` then `Future.await` per task; W3c: `map(Square, items, { chunksize: 1000 })` collected"
 )
 
 /** The tuned options: tasks sent ahead to each worker, metrics off. */
 export const tuned = make(
   "effect-futures-cpu-tuned",
-  "effect-futures CpuExecutor (prefetch 4, metrics off)",
-  { prefetch: 4, metrics: false },
-  "`CpuExecutor.make({ worker, maxWorkers: n, minWorkers: n, prefetch: 4, metrics: false })`; `submit` then `Future.await` per task; W3c: `map(Square, items, { chunksize: 1000 })` collected"
+  "effect-futures CpuExecutor (prefetch 32, metrics off)",
+  { prefetch: 32, metrics: false },
+  "`CpuExecutor.make({ worker, maxWorkers: n, minWorkers: n, prefetch: 32, metrics: false })`; `submit` then `Future.await` per task; W3c: `map(Square, items, { chunksize: 1000 })` collected"
 )

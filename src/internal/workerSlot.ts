@@ -90,7 +90,7 @@ export interface WorkerSlot extends Slot {
   /** We are terminating it to stop a task. */
   killing: boolean
   readonly exitWaiters: Array<() => void>
-  /** Tasks dispatched this turn, sent together on a microtask. */
+  /** Tasks dispatched and not yet posted: sent together (see `run`). */
   outbox: Array<CpuWork>
   /** The task-state ring shared with the worker, and its indices no task holds. */
   readonly states: Int32Array
@@ -457,7 +457,15 @@ export const make = (
       work.index = slot.free.pop()!
       work.word = protocol.nextSent(Atomics.load(slot.states, work.index))
       Atomics.store(slot.states, work.index, work.word)
-      if (slot.outbox.push(work) === 1) queueMicrotask(() => send(slot))
+      if (slot.outbox.push(work) === 1) {
+        // to an idle worker at once (a round trip waits on it); to a busy one
+        // at the end of this turn of the event loop, with every other task
+        // dispatched to it meanwhile (results arriving in one turn free room
+        // together): each message to a worker costs a wake-up of its thread,
+        // which measured as most of the parent's time per tiny task
+        if (slot.inflight.size === 1) queueMicrotask(() => send(slot))
+        else setImmediate(() => send(slot))
+      }
       // its timeout is armed when the worker says it has started
     },
     interrupt(slot, work) {
