@@ -300,7 +300,8 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
     const submit = taskExecutor.submitter(
       core,
       (timeoutMs, task, encoded, chunk, transfer) =>
-        new workerSlot.CpuWork(dispatcher, timeoutMs, task, encoded, chunk, transfer)
+        new workerSlot.CpuWork(dispatcher, timeoutMs, task, encoded, chunk, transfer),
+      true
     )
 
     return CpuExecutor.of({

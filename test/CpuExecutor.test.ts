@@ -386,6 +386,39 @@ describe("CpuExecutor", () => {
     })
   )
 
+  it.live("map - a chunk of Schema.Number crosses as numbers, exactly; a bad item fails as it does alone", () =>
+    Effect.gen(function* () {
+      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1 })
+      const special = [-0, 0, Number.NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE, 0.1 + 0.2, -7]
+      for (const chunksize of [1, 4, 100]) {
+        const out = Array.from(yield* Stream.runCollect(ex.map(T.Same, special, { chunksize })))
+        assert.strictEqual(out.length, special.length)
+        for (let i = 0; i < special.length; i++)
+          assert.isTrue(Object.is(out[i], special[i]), `${special[i]} (chunksize ${chunksize})`)
+      }
+      // a payload that is not a number: the chunk fails with the error one item alone gets
+      const alone = yield* Effect.flip(Future.await(yield* ex.submit(T.Same, "x" as unknown as number)))
+      const inChunk = yield* Effect.flip(
+        Stream.runCollect(ex.map(T.Same, [1, "x" as unknown as number, 3], { chunksize: 3 }))
+      )
+      assert.instanceOf(inChunk, TaskCodecError)
+      assert.deepStrictEqual(
+        [inChunk.phase, inChunk.reason],
+        [(alone as TaskCodecError).phase, (alone as TaskCodecError).reason]
+      )
+      // a result that is not a number: the results before it, then its TaskCodecError
+      const seen: Array<number> = []
+      const exit = yield* ex.map(T.Same, [1, 2, 13, 4], { chunksize: 4 }).pipe(
+        Stream.runForEach((x) => Effect.sync(() => seen.push(x))),
+        Effect.exit
+      )
+      assert.deepStrictEqual(seen, [1, 2])
+      const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      assert.instanceOf(error, TaskCodecError)
+      assert.strictEqual((error as TaskCodecError).phase, "success")
+    })
+  )
+
   it.live("options - invalid options name the option", () =>
     Effect.gen(function* () {
       const cases: Array<[CpuExecutor.Options, string]> = [

@@ -25,6 +25,13 @@ export class Invalid {
 export interface Codec {
   readonly encode: (value: unknown) => unknown
   readonly decode: (value: unknown) => unknown
+  /**
+   * The schema is the bare `Number` keyword: its values are numbers as they
+   * are, so a chunk of them crosses the thread as one `Float64Array` (a copy
+   * of its bytes instead of a value-by-value clone; exact for every number,
+   * -0 and NaN included).
+   */
+  readonly numbers?: true
 }
 
 const codecs = new WeakMap<Task.Any, Codec>()
@@ -65,7 +72,7 @@ const keywordCodec = (schema: Task.Any): Codec | undefined => {
   if (test === undefined) return undefined
   const check = (value: unknown) =>
     test(value) ? value : new Invalid(`Expected ${expected[ast._tag]}, got ${show(value)}`)
-  return { encode: check, decode: check }
+  return ast._tag === "Number" ? { encode: check, decode: check, numbers: true } : { encode: check, decode: check }
 }
 
 const keywordTests: Record<string, (u: unknown) => boolean> = {

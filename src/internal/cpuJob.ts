@@ -32,7 +32,9 @@ import * as protocol from "./protocol.ts"
 export const encodePayload = (
   task: Task.AnyTask,
   payload: unknown,
-  chunk: boolean
+  chunk: boolean,
+  /** A chunk of numbers as one `Float64Array` (to a worker thread, which unpacks it; see `Codec.numbers`). */
+  packNumbers = false
 ): { readonly encoded: unknown } | Exit.Failure<never, TaskCodecError> => {
   const payloadCodec = codec.of(task.payload)
   if (!chunk) {
@@ -40,6 +42,16 @@ export const encodePayload = (
     return r instanceof codec.Invalid ? codecError(task, "payload", r.message) : { encoded: r }
   }
   const items = payload as ReadonlyArray<unknown>
+  if (packNumbers && payloadCodec.numbers) {
+    const packed = new Float64Array(items.length)
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]
+      if (typeof item !== "number")
+        return codecError(task, "payload", (payloadCodec.encode(item) as codec.Invalid).message)
+      packed[i] = item
+    }
+    return { encoded: packed }
+  }
   const out = new Array(items.length)
   for (let i = 0; i < items.length; i++) {
     const r = payloadCodec.encode(items[i])
@@ -84,16 +96,21 @@ export const decodeResult = (
       const values = decodeSuccesses(task, successes)
       if (values instanceof PartialChunk) return Exit.fail(values)
       const failure = decodeResult(task, false, failedKind, failedValue) as Exit.Failure<never, unknown>
-      return Exit.fail(new PartialChunk(values, failure))
+      return Exit.fail(new PartialChunk(Array.from(values), failure))
     }
     default:
       return codecError(task, "payload", `the worker serves no task named "${String(value)}"`)
   }
 }
 
-/** A chunk's results; one that does not decode ends the chunk there, as a failing item does. */
-const decodeSuccesses = (task: Task.AnyTask, values: ReadonlyArray<unknown>): Array<unknown> | PartialChunk => {
+/**
+ * A chunk's results; one that does not decode ends the chunk there, as a
+ * failing item does. Numbers packed in a `Float64Array` are numbers: they are
+ * the results as they are.
+ */
+const decodeSuccesses = (task: Task.AnyTask, values: ReadonlyArray<unknown>): ReadonlyArray<unknown> | PartialChunk => {
   const success = codec.of(task.success)
+  if (success.numbers && values instanceof Float64Array) return values as unknown as ReadonlyArray<number>
   const out = new Array(values.length)
   for (let i = 0; i < values.length; i++) {
     const r = success.decode(values[i])
@@ -105,6 +122,11 @@ const decodeSuccesses = (task: Task.AnyTask, values: ReadonlyArray<unknown>): Ar
 
 /** Splits items into arrays of `size` (the last may be shorter; none is empty). @internal */
 export function* chunks<A>(items: Iterable<A>, size: number): Generator<Array<A>> {
+  if (Array.isArray(items)) {
+    // an array is sliced (read as the iterator would, up to its length at each step)
+    for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size) as Array<A>
+    return
+  }
   let chunk: Array<A> = []
   for (const item of items) {
     chunk.push(item)
@@ -161,6 +183,9 @@ export const prepare = (entry: Entry, payload: unknown, chunk: boolean): Effect.
       if (decoded instanceof codec.Invalid) return [protocol.CODEC_ERROR, ["payload", decoded.message]]
       return entry.run(decoded)
     }
+    // a chunk of numbers comes packed: they are the payloads as they are
+    if (entry.payload.numbers && payload instanceof Float64Array)
+      return runChunk(entry, payload as unknown as Array<number>)
     const payloads = payload as Array<unknown>
     const decoded = new Array(payloads.length)
     for (let i = 0; i < payloads.length; i++) {
@@ -188,6 +213,10 @@ export const encodeExit = (
   if (Exit.isSuccess(exit)) {
     if (!chunk) return encodeSuccess(entry, unwrap(exit.value))
     const result = exit.value as ChunkResult
+    if (entry.success.numbers && result.failure === undefined) {
+      const packed = packNumbers(result.values, unwrap)
+      if (packed !== undefined) return [protocol.SUCCESS, packed]
+    }
     const out = new Array(result.values.length)
     for (let i = 0; i < result.values.length; i++) {
       const [kind, value] = encodeSuccess(entry, unwrap(result.values[i]))
@@ -198,6 +227,17 @@ export const encodeExit = (
     return partial(out, encodeFailure(entry, result.failure))
   }
   return encodeFailure(entry, exit.cause)
+}
+
+/** A chunk's results in one `Float64Array`, if every one is a number (else undefined: encoded one by one). */
+const packNumbers = (values: Array<unknown>, unwrap: (value: unknown) => unknown): Float64Array | undefined => {
+  const packed = new Float64Array(values.length)
+  for (let i = 0; i < values.length; i++) {
+    const value = unwrap(values[i])
+    if (typeof value !== "number") return undefined
+    packed[i] = value
+  }
+  return packed
 }
 
 const partial = (successes: Array<unknown>, failure: Reply): Reply =>

@@ -38,14 +38,18 @@ export type MakeWork<W> = (
   transfer: ReadonlyArray<any> | undefined
 ) => W
 
-/** @internal */
+/**
+ * `packNumbers`: a chunk of numbers goes as one `Float64Array` (the CPU
+ * executor's workers unpack it; a cluster call's payload must stay an array).
+ * @internal
+ */
 export const submitter =
-  <S extends Slot, W extends Work<S>>(core: Core<S, W>, makeWork: MakeWork<W>): Submit =>
+  <S extends Slot, W extends Work<S>>(core: Core<S, W>, makeWork: MakeWork<W>, packNumbers = false): Submit =>
   (task, chunk, payload, timeout, transfer, track) =>
     Effect.suspend(() => {
       const millis = timeout_.parse(timeout, "timeout")
       if (typeof millis !== "number") return Effect.die(millis)
-      const encoded = cpuJob.encodePayload(task, payload, chunk)
+      const encoded = cpuJob.encodePayload(task, payload, chunk, packNumbers)
       const ok = "encoded" in encoded
       const work = makeWork(millis, task, ok ? encoded.encoded : undefined, chunk, transfer)
       if (ok) return core.submit(work, track)
