@@ -353,7 +353,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
  * @category constants
  * @since 0.2.0
  */
-export const defaultPrefetch = 16
+export const defaultPrefetch: number = 16
 
 /**
  * A layer providing {@link CpuExecutor}. Invalid options fail the layer with
