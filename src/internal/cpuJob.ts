@@ -13,7 +13,6 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import { TaskCodecError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
 import * as codec from "./codec.ts"
@@ -268,30 +267,22 @@ interface ChunkResult {
   readonly failure: Cause.Cause<unknown> | undefined
 }
 
-const runChunk = (entry: Entry, payloads: Array<unknown>): Effect.Effect<ChunkResult, unknown> => {
+const runChunk = (entry: Entry, payloads: ArrayLike<unknown>): Effect.Effect<ChunkResult, unknown> => {
   // items run one after another and the chunk stops at its first failing
-  // item; an item that completes synchronously (an Exit, or an effect such as
-  // `Effect.sync` whose fiber is done as soon as it starts) costs no fiber
-  // work of the chunk's own: only an item that suspends makes the chunk async
+  // item; items that are already an Exit (`Effect.succeed`, `Effect.fail`)
+  // cost nothing but the call; from the first one that is an effect to run
+  // (`Effect.sync`, or one that suspends), the rest run in one fiber, the
+  // chunk's own (a fiber per item measured as most of a worker's time per
+  // tiny item)
   const values: Array<unknown> = []
   for (let i = 0; i < payloads.length; i++) {
     const effect = runItem(entry, payloads[i])
-    let exit: Exit.Exit<unknown, unknown> | undefined
-    if (Exit.isExit(effect)) exit = effect
-    else {
-      const fiber = Effect.runFork(effect)
-      exit = fiber.pollUnsafe()
-      if (exit === undefined) return runRest(entry, payloads, i, joinChild(fiber), values)
-    }
-    if (Exit.isFailure(exit)) return stopAt(values, exit.cause)
-    values.push(exit.value)
+    if (!Exit.isExit(effect)) return runRest(entry, payloads, i, effect, values)
+    if (Exit.isFailure(effect)) return stopAt(values, effect.cause)
+    values.push(effect.value)
   }
   return Exit.succeed({ values, failure: undefined })
 }
-
-/** Waits for an item's fiber; interrupting the chunk interrupts it. */
-const joinChild = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<unknown, unknown> =>
-  Effect.onInterrupt(Fiber.join(fiber), () => Fiber.interrupt(fiber))
 
 /** One item's effect; a handler that throws dies. */
 const runItem = (entry: Entry, payload: unknown): Effect.Effect<unknown, unknown> => {
@@ -302,21 +293,30 @@ const runItem = (entry: Entry, payload: unknown): Effect.Effect<unknown, unknown
   }
 }
 
-/** Runs the items from `from` on (the first as `first`) in a fiber, stopping at the first failure. */
+/** Runs the items from `from` on (the first as `first`) in one fiber, stopping at the first failure. */
 const runRest = (
   entry: Entry,
-  payloads: Array<unknown>,
+  payloads: ArrayLike<unknown>,
   from: number,
   first: Effect.Effect<unknown, unknown>,
   values: Array<unknown>
 ): Effect.Effect<ChunkResult, unknown> =>
-  Effect.gen(function* () {
-    for (let i = from; i < payloads.length; i++) {
-      const exit = yield* Effect.exit(i === from ? first : runItem(entry, payloads[i]))
-      if (Exit.isFailure(exit)) return yield* stopAt(values, exit.cause)
-      values.push(exit.value)
-    }
-    return { values, failure: undefined }
+  Effect.suspend(() => {
+    let i = from
+    let failure: Cause.Cause<unknown> | undefined
+    return Effect.whileLoop({
+      while: () => failure === undefined && i < payloads.length,
+      body: () => Effect.exit(i === from ? first : runItem(entry, payloads[i])),
+      step: (exit) => {
+        i++
+        if (Exit.isFailure(exit)) failure = exit.cause
+        else values.push(exit.value)
+      }
+    }).pipe(
+      Effect.flatMap(() =>
+        failure === undefined ? Exit.succeed<ChunkResult>({ values, failure: undefined }) : stopAt(values, failure)
+      )
+    )
   })
 
 /** A failing item ends the chunk with the results before it; an interruption ends it as interrupted. */
