@@ -1,5 +1,5 @@
 // A runner process of the cluster workloads:
-//   node --conditions=effect-futures-source clusterRunner.ts <database url> <port> <preset> <volatile|persisted>
+//   node --conditions=effect-futures-source clusterRunner.ts <database url> <port> <preset> <volatile|persisted> [retention]
 // Serves test/fixtures/cluster/worker.ts's tasks (Where, Hold) on 2 worker threads.
 // Prints `ready <pid>` once it serves; the bench SIGKILLs it.
 import { NodeRuntime } from "@effect/platform-node"
@@ -9,7 +9,13 @@ import * as ClusterNode from "../../src/ClusterNode.ts"
 import * as CpuExecutor from "../../src/CpuExecutor.ts"
 import * as persisted from "./persisted.ts"
 
-const [database, port, preset, mode] = process.argv.slice(2) as [string, string, ClusterNode.Preset, string]
+const [database, port, preset, mode, retention] = process.argv.slice(2) as [
+  string,
+  string,
+  ClusterNode.Preset,
+  string,
+  string | undefined
+]
 
 const cpuOptions = {
   worker: new URL("../../test/fixtures/cluster/worker.ts", import.meta.url),
@@ -22,7 +28,7 @@ const runner =
   mode === "persisted"
     ? Layer.unwrap(
         Effect.map(CpuExecutor.make({ name: "cluster-runner", ...cpuOptions }), (cpu) =>
-          persisted.runnerLayer(database, Number(port), preset, cpu)
+          persisted.runnerLayer(database, Number(port), preset, cpu, retention as `${number} seconds` | undefined)
         )
       )
     : ClusterNode.layerRunner({

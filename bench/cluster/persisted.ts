@@ -8,8 +8,10 @@
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as ClusterSchema from "effect/cluster/ClusterSchema"
+import * as MessageRetention from "effect/cluster/MessageRetention"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
 import type * as ShardingConfig from "effect/cluster/ShardingConfig"
+import type * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -29,13 +31,28 @@ export const sharding = (preset: ClusterNode.Preset): Partial<ShardingConfig.Sha
 
 const database = (url: string) => PgClient.layer({ url: Redacted.make(url) })
 
-/** A runner serving the persisted entity on `cpu`. */
-export const runnerLayer = (url: string, port: number, preset: ClusterNode.Preset, cpu: CpuExecutorShape) =>
-  PersistedTaskEntity.toLayer(clusterJob.handlers(cpu), {
-    concurrency: "unbounded",
-    mailboxCapacity: "unbounded",
-    disableFatalDefects: true
-  }).pipe(
+/**
+ * A runner serving the persisted entity on `cpu`; with `retention`, effect's
+ * `MessageRetention` deletes its completed requests (and their replies) once
+ * they are older than `retention`, checking every `retention`.
+ */
+export const runnerLayer = (
+  url: string,
+  port: number,
+  preset: ClusterNode.Preset,
+  cpu: CpuExecutorShape,
+  retention?: Duration.Input
+) =>
+  Layer.mergeAll(
+    PersistedTaskEntity.toLayer(clusterJob.handlers(cpu), {
+      concurrency: "unbounded",
+      mailboxCapacity: "unbounded",
+      disableFatalDefects: true
+    }),
+    retention === undefined
+      ? Layer.empty
+      : MessageRetention.make({ entity: PersistedTaskEntity, retention, interval: retention })
+  ).pipe(
     Layer.provide(
       NodeClusterSocket.layer({
         storage: "sql",

@@ -56,7 +56,7 @@ interface Client {
   readonly one: (id: number) => Promise<boolean>
 }
 
-const ids = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i)
+export const ids = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i)
 
 const measureC1 = async (params: Params, client: Client): Promise<RunResult> => {
   const warm = await client.many(ids(1_000_000, WARMUP))
@@ -76,7 +76,7 @@ const measureC1 = async (params: Params, client: Client): Promise<RunResult> => 
 }
 
 /** Runs `f` with an Effect scope of its own (layers built in it are released afterwards). */
-const withScope = async <A>(f: (scope: Scope.Closeable) => Promise<A>): Promise<A> => {
+export const withScope = async <A>(f: (scope: Scope.Closeable) => Promise<A>): Promise<A> => {
   const scope = Effect.runSync(Scope.make())
   try {
     return await f(scope)
@@ -111,7 +111,7 @@ const executorClient = (
 })
 
 /** Until results came from 2 different processes (both runners hold shards), bounded. */
-const untilBothServe = async (client: Client, pids: Set<number>) => {
+export const untilBothServe = async (client: Client, pids: Set<number>) => {
   const deadline = performance.now() + READY_MS
   while (pids.size < 2) {
     if (performance.now() > deadline) throw new Error(`only ${pids.size} runner(s) answered within ${READY_MS} ms`)
@@ -119,13 +119,14 @@ const untilBothServe = async (client: Client, pids: Set<number>) => {
   }
 }
 
-type Mode = "volatile" | "persisted"
+export type Mode = "volatile" | "persisted"
 
-/** 2 runner processes on `url`, each on a free port, ready. */
-const startRunners = async (url: string, preset: ClusterNode.Preset, mode: Mode) => {
+/** 2 runner processes on `url`, each on a free port, ready (`retention`: see bench/cluster/persisted.ts). */
+export const startRunners = async (url: string, preset: ClusterNode.Preset, mode: Mode, retention?: string) => {
   const runners: Array<WorkerProcess> = []
   for (let i = 0; i < 2; i++) {
-    runners.push(start(entry("clusterRunner.ts"), [url, String(await freePort()), preset, mode], SOURCE))
+    const args = [url, String(await freePort()), preset, mode, ...(retention === undefined ? [] : [retention])]
+    runners.push(start(entry("clusterRunner.ts"), args, SOURCE))
   }
   try {
     await Promise.all(runners.map((r) => r.waitFor(/^ready/, READY_MS)))
@@ -137,7 +138,7 @@ const startRunners = async (url: string, preset: ClusterNode.Preset, mode: Mode)
 }
 
 /** A client of the cluster on `url`: the ClusterExecutor (volatile), or the persisted entity called directly. */
-const clusterClient = async (
+export const clusterClient = async (
   scope: Scope.Closeable,
   url: string,
   preset: ClusterNode.Preset,
@@ -485,9 +486,10 @@ const addAndWait = async (peer: Peer, i: number, ms: number) => {
 /**
  * pg-boss: an active job of a dead worker is retried once it expires
  * (`expireInSeconds`, default 900 s), noticed by the supervisor
- * (`superviseIntervalSeconds`, default 60 s). Shortest documented settings:
- * expireInSeconds 1 (so every job must finish within a second) and a 1 s
- * supervision interval.
+ * (`superviseIntervalSeconds`, default 60 s) in its per-queue pass, which runs
+ * at most every `monitorIntervalSeconds` (default 60 s). Shortest documented
+ * settings: expireInSeconds 1 (so every job must finish within a second) and
+ * supervision and monitoring every second.
  */
 const bossFailover = async (params: Params): Promise<RunResult> => {
   const defaults: BossSettings = { instance: {}, queue: {}, work: { localConcurrency: PER_WORKER } }
@@ -497,7 +499,7 @@ const bossFailover = async (params: Params): Promise<RunResult> => {
     async (peer) => (await killOne(params, peer.workers, (i, ms) => addAndWait(peer, i, ms))).ms
   )
   const shortest: BossSettings = {
-    instance: { ...bossTuned.instance, superviseIntervalSeconds: 1 },
+    instance: { ...bossTuned.instance, superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 },
     queue: { ...bossTuned.queue, expireInSeconds: 1 },
     work: bossTuned.work
   }
@@ -584,7 +586,7 @@ export const pgBossSystem: InProcessSystem = {
   label: "pg-boss",
   kind: "peer",
   notes:
-    "pg-boss 12 on the same PostgreSQL server (fresh database): 2 worker processes (bench/cluster/pgBossWorker.ts, `work` with localConcurrency 4 × batchSize 4, burstWhenBatchFull, perJobResults, polling 0.5 s, queue `notify` + `useListenNotify`), the client `send`s (64 in flight) and learns of each completion, with its output, from a trigger's NOTIFY on state → completed. C2: defaults (expireInSeconds 900, supervise every 60 s), then expireInSeconds 1 with supervision every second",
+    "pg-boss 12 on the same PostgreSQL server (fresh database): 2 worker processes (bench/cluster/pgBossWorker.ts, `work` with localConcurrency 4 × batchSize 4, burstWhenBatchFull, perJobResults, polling 0.5 s, queue `notify` + `useListenNotify`), the client `send`s (64 in flight) and learns of each completion, with its output, from a trigger's NOTIFY on state → completed. C2: defaults (expireInSeconds 900, supervise every 60 s), then expireInSeconds 1 with supervision and monitoring every second (the minimum of each)",
   runners: {
     C1: (params) =>
       withPeer(
