@@ -286,7 +286,7 @@ export const workloads: ReadonlyArray<Workload> = [
   {
     id: "C1",
     title: "cluster: tiny tasks through a distributed executor or job queue, 64 in flight, 2 worker processes",
-    full: { tasks: 3_000, concurrency: 64, roundTrips: 200 },
+    full: { tasks: 2_000, concurrency: 64, roundTrips: 200 },
     quick: { tasks: 500, concurrency: 64, roundTrips: 50 },
     tiny: { tasks: 50, concurrency: 64, roundTrips: 10 },
     figures: [

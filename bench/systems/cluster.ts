@@ -19,6 +19,7 @@ import * as Scope from "effect/Scope"
 import { makeWorkerUtils } from "graphile-worker"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
+import { Pool } from "pg"
 import { PgBoss } from "pg-boss"
 import * as ClusterExecutor from "../../src/ClusterExecutor.ts"
 import * as ClusterNode from "../../src/ClusterNode.ts"
@@ -266,7 +267,11 @@ const peerClient = (peer: Peer): Client => {
 
 /** graphile-worker: utils (migrations, addJob), the completion trigger, 2 worker processes. */
 const graphile = async (url: string, pollInterval: number): Promise<Peer> => {
-  const utils = await makeWorkerUtils({ connectionString: url, maxPoolSize: CLIENT_POOL })
+  // a pool of our own, ended before the database is dropped (the utils' own pool can still hold a
+  // connection then, whose termination it reports as an unhandled 'error')
+  const pool = new Pool({ connectionString: url, max: CLIENT_POOL })
+  pool.on("error", () => {})
+  const utils = await makeWorkerUtils({ pgPool: pool })
   await utils.migrate()
   await pg.query(
     url,
@@ -287,6 +292,7 @@ const graphile = async (url: string, pollInterval: number): Promise<Peer> => {
       await killAll(workers)
       await completions.close()
       await utils.release()
+      await pool.end()
     }
   }
 }
