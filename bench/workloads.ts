@@ -378,17 +378,19 @@ export const workloads: ReadonlyArray<Workload> = [
     targets: [
       {
         reference: "graphile-worker",
-        op: "<=",
+        op: "<",
         ratio: 1,
-        text: "failover ≤ graphile-worker's (shortest settings)",
-        appliesTo: CLUSTER_PG_SYSTEMS
+        text: "failover at defaults < graphile-worker's (theirs censored at the bound)",
+        appliesTo: CLUSTER_PG_SYSTEMS,
+        figure: "defaults_ms"
       },
       {
         reference: "pg-boss",
-        op: "<=",
+        op: "<",
         ratio: 1,
-        text: "failover ≤ pg-boss's (shortest settings)",
-        appliesTo: CLUSTER_PG_SYSTEMS
+        text: "failover at defaults < pg-boss's (theirs censored at the bound)",
+        appliesTo: CLUSTER_PG_SYSTEMS,
+        figure: "defaults_ms"
       }
     ],
     nodeFlags: [],

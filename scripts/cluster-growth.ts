@@ -30,9 +30,10 @@ const mode = values.mode as Mode
 const BATCH = 10_000
 
 const counts = async (url: string) => {
+  // a table the runners did not create is reported as such, never as 0 rows
   const row = async (table: string) => {
-    const result = await pg.query(url, `select count(*)::int as n from ${table}`).catch(() => ({ rows: [{ n: 0 }] }))
-    return (result.rows[0] as { n: number }).n
+    const result = await pg.query(url, `select count(*)::int as n from ${table}`).catch(() => undefined)
+    return result === undefined ? "absent" : String((result.rows[0] as { n: number }).n)
   }
   return { messages: await row("cluster_messages"), replies: await row("cluster_replies") }
 }
