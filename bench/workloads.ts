@@ -8,6 +8,17 @@ export interface Figure {
   readonly better: "lower" | "higher"
   readonly compute: (result: RunResult, params: Params) => number | undefined
   readonly format: (value: number) => string
+  /**
+   * A censored figure (a wait bounded by the run): a value at or above this
+   * bound means "did not happen within it" and is shown as "> bound".
+   */
+  readonly bound?: ((params: Params) => number) | undefined
+}
+
+/** A figure's value as the report shows it: "> bound" for a censored one. */
+export const formatFigure = (figure: Figure, value: number, params: Params): string => {
+  const bound = figure.bound?.(params)
+  return bound !== undefined && value >= bound ? `> ${figure.format(bound)}` : figure.format(value)
 }
 
 /** A target on the ratio `ours / reference` of the primary figure, over the median of per-round ratios. */
@@ -20,6 +31,8 @@ export interface Target {
   readonly proxyFor?: string | undefined
   /** The systems (ids) the target is for; all of ours that run the workload when absent. */
   readonly appliesTo?: ReadonlyArray<string> | undefined
+  /** The figure (key) the ratio is taken of; the workload's primary figure when absent. */
+  readonly figure?: string | undefined
 }
 
 export interface Workload {
@@ -36,6 +49,10 @@ export interface Workload {
   readonly nodeFlags: ReadonlyArray<string>
   /** Whether the figures are timings, which a disturbed run spoils (memory figures are not). */
   readonly timed: boolean
+  /** Runs in the first N rounds only (C2: its waits are long and its figure is not a rate). */
+  readonly maxRounds?: number | undefined
+  /** Needs the run's PostgreSQL server (bench/run.ts starts one; not in the smoke test). */
+  readonly postgres?: boolean | undefined
 }
 
 export const metTarget = (target: Target, ratio: number): boolean =>
@@ -68,6 +85,12 @@ const perTask =
     result.memoryBefore === undefined || result.memoryAfter === undefined
       ? undefined
       : (result.memoryAfter[field] - result.memoryBefore[field]) / params.tasks
+
+/** The cluster systems over PostgreSQL, the targets of C1. */
+export const CLUSTER_PG_SYSTEMS: ReadonlyArray<string> = ["cluster-pg", "cluster-pg-persisted"]
+
+const ms1 = (value: number): string => value.toFixed(value < 10 ? 2 : 1)
+const seconds = (value: number): string => (value / 1000).toFixed(value < 10_000 ? 2 : 1)
 
 export const workloads: ReadonlyArray<Workload> = [
   {
@@ -259,6 +282,121 @@ export const workloads: ReadonlyArray<Workload> = [
     ],
     nodeFlags: ["--expose-gc"],
     timed: false
+  },
+  {
+    id: "C1",
+    title: "cluster: tiny tasks through a distributed executor or job queue, 64 in flight, 2 worker processes",
+    full: { tasks: 2_000, concurrency: 64, roundTrips: 200 },
+    quick: { tasks: 500, concurrency: 64, roundTrips: 50 },
+    tiny: { tasks: 50, concurrency: 64, roundTrips: 10 },
+    figures: [
+      { key: "tasks_per_s", label: "tasks/s", better: "higher", compute: perSecond, format: si },
+      {
+        key: "p50_ms",
+        label: "round trip p50 ms",
+        better: "lower",
+        compute: (result) => (result.latencyUs === undefined ? undefined : result.latencyUs.p50 / 1000),
+        format: ms1
+      },
+      {
+        key: "p99_ms",
+        label: "round trip p99 ms",
+        better: "lower",
+        compute: (result) => (result.latencyUs === undefined ? undefined : result.latencyUs.p99 / 1000),
+        format: ms1
+      }
+    ],
+    references: ["graphile-worker", "pg-boss", "cpu-ceiling"],
+    targets: [
+      {
+        reference: "graphile-worker",
+        op: ">=",
+        ratio: 1,
+        text: "tasks/s ≥ graphile-worker's",
+        appliesTo: CLUSTER_PG_SYSTEMS
+      },
+      { reference: "pg-boss", op: ">=", ratio: 1, text: "tasks/s ≥ pg-boss's", appliesTo: CLUSTER_PG_SYSTEMS },
+      {
+        reference: "graphile-worker",
+        op: "<=",
+        ratio: 1,
+        text: "p50 ≤ graphile-worker's",
+        appliesTo: CLUSTER_PG_SYSTEMS,
+        figure: "p50_ms"
+      },
+      {
+        reference: "pg-boss",
+        op: "<=",
+        ratio: 1,
+        text: "p50 ≤ pg-boss's",
+        appliesTo: CLUSTER_PG_SYSTEMS,
+        figure: "p50_ms"
+      }
+    ],
+    nodeFlags: [],
+    timed: true,
+    postgres: true
+  },
+  {
+    id: "C2",
+    title: "cluster failover: SIGKILL of the worker process holding a job → the batch completed by the other",
+    full: { tasks: 8, concurrency: 2, holdMs: 200, boundMs: 40_000 },
+    quick: { tasks: 8, concurrency: 2, holdMs: 200, boundMs: 40_000 },
+    tiny: { tasks: 2, concurrency: 2, holdMs: 50, boundMs: 10_000 },
+    figures: [
+      {
+        key: "shortest_ms",
+        label: "failover s, shortest setting",
+        better: "lower",
+        compute: (result, params) =>
+          result.failover?.shortestMs === undefined
+            ? undefined
+            : (result.failover.shortestMs ?? params.boundMs ?? 40_000),
+        format: seconds,
+        bound: (params) => params.boundMs ?? 40_000
+      },
+      {
+        key: "defaults_ms",
+        label: "failover s, defaults",
+        better: "lower",
+        compute: (result, params) =>
+          result.failover?.defaultsMs === undefined
+            ? undefined
+            : (result.failover.defaultsMs ?? params.boundMs ?? 40_000),
+        format: seconds,
+        bound: (params) => params.boundMs ?? 40_000
+      },
+      {
+        key: "killed_jobs",
+        label: "jobs started on the killed worker",
+        better: "lower",
+        compute: (result) => result.failover?.killedJobs,
+        format: fixed(0)
+      }
+    ],
+    references: ["graphile-worker", "pg-boss"],
+    targets: [
+      {
+        reference: "graphile-worker",
+        op: "<",
+        ratio: 1,
+        text: "failover at defaults < graphile-worker's (theirs censored at the bound)",
+        appliesTo: CLUSTER_PG_SYSTEMS,
+        figure: "defaults_ms"
+      },
+      {
+        reference: "pg-boss",
+        op: "<",
+        ratio: 1,
+        text: "failover at defaults < pg-boss's (theirs censored at the bound)",
+        appliesTo: CLUSTER_PG_SYSTEMS,
+        figure: "defaults_ms"
+      }
+    ],
+    nodeFlags: [],
+    timed: true,
+    maxRounds: 1,
+    postgres: true
   }
 ]
 
@@ -269,7 +407,8 @@ export const checkResult = (workload: Workload, result: RunResult, params: Param
   if (result.completed !== params.tasks) return `${result.completed} of ${params.tasks} tasks completed`
   if (!(result.elapsedMs > 0)) return `elapsed time ${result.elapsedMs} ms`
   if (workload.id === "W4" && !(result.serialMs! > 0)) return "no serial time"
-  if (workload.id === "W5" && result.latencyUs === undefined) return "no latency readings"
+  if ((workload.id === "W5" || workload.id === "C1") && result.latencyUs === undefined) return "no latency readings"
+  if (workload.id === "C2" && result.failover === undefined) return "no failover readings"
   if (workload.id === "W6") {
     if (result.memoryBefore === undefined || result.memoryAfter === undefined) return "no memory readings"
     if (result.queuedAtMeasure !== undefined && result.queuedAtMeasure !== params.tasks) {

@@ -1,5 +1,6 @@
 // Every benchmarked system, in report order.
 import type { System } from "../types.ts"
+import * as cluster from "./cluster.ts"
 import * as effectForEach from "./effectForEach.ts"
 import * as effectFutures from "./effectFutures.ts"
 import * as effectFuturesCpu from "./effectFuturesCpu.ts"
@@ -26,7 +27,13 @@ export const systems: ReadonlyArray<System> = [
   python.system,
   python.processes,
   raw.system,
-  rawWorker.system
+  rawWorker.system,
+  cluster.embedded,
+  cluster.volatile,
+  cluster.persistedSystem,
+  cluster.graphileWorker,
+  cluster.pgBossSystem,
+  cluster.cpuCeiling
 ]
 
 export const systemById = (id: string): System | undefined => systems.find((system) => system.id === id)
