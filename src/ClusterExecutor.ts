@@ -10,10 +10,19 @@
  * metrics, `map` and every `Future` function are those of the other
  * executors: it is the same dispatcher with a third kind of slot.
  *
+ * Its layers also provide the common `TaskExecutor.TaskExecutor` (the same
+ * executor), so code written against that runs on threads or machines as
+ * the Layer decides.
+ *
  * Semantics across machines:
  * - Delivery is at-least-once: if a runner dies, its calls are sent again to
  *   the runner that takes over its shards, and a task that had started runs
- *   again there. Write handlers that may run twice.
+ *   again there. Write handlers that may run twice, or submit with an
+ *   `idempotencyKey` (a second submit with the key returns the first one's
+ *   result). `persisted` submits are stored before delivery and survive a
+ *   client or runner crash.
+ * - A call waits while no runner is registered; after `noRunnerTimeout` it
+ *   fails with `ClusterError` (reason `NoRunners: …`).
  * - Typed task errors arrive as the same class (they cross encoded with the
  *   task's schemas, like the CPU executor's); a runner's own failures arrive
  *   as `WorkerCrashedError` / `BrokenExecutorError` / `TaskCodecError`
