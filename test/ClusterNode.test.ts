@@ -189,8 +189,10 @@ describe("ClusterNode (PostgreSQL, runner processes)", () => {
         assert.match((lonely as ClusterError).reason, /^NoRunners/)
         assert.isAtLeast(waitedMs, 1_900)
 
-        // a call made before the runner starts waits for it, then runs
-        const early = yield* ex.submit(T.Where, 2)
+        // a call made before the runner starts waits for it, then runs (through a client whose
+        // noRunnerTimeout outlasts a runner's start on a loaded machine)
+        const patient = yield* Scope.provide(client(database, { noRunnerTimeout: "60 seconds" }), clientScope)
+        const early = yield* patient.submit(T.Where, 2)
         const port = yield* Effect.promise(() => Cluster.freePort())
         const runner = yield* Cluster.runnerCli(database, port)
         yield* runner.waitFor(/^runner ready/).pipe(Effect.timeout("30 seconds"))
@@ -244,7 +246,7 @@ describe("ClusterNode (PostgreSQL, runner processes)", () => {
         yield* eventually(
           "stats see the runner",
           Effect.map(ex.stats, (s) => s.runners === 1),
-          5_000
+          10_000
         )
         const stats = yield* ex.stats
         assert.strictEqual(stats.runners, 1)

@@ -68,7 +68,7 @@ describe("TaskExecutor", () => {
         yield* eventually(
           "stats see the runner",
           Effect.map(ex.stats, (s) => s.runners === 1),
-          5_000
+          10_000
         )
         const stats = yield* ex.stats
         assert.strictEqual(stats.runners, 1)

@@ -108,7 +108,7 @@ export const runnerCommand = Command.make(
       Flag.withDescription("PostgreSQL URL, postgres://user:password@host:port/db (default: $DATABASE_URL)"),
       Flag.optional
     ),
-    port: Flag.Int("port").pipe(Flag.withDescription("The runner's TCP port"), Flag.withDefault(34431)),
+    port: Flag.Int("port").pipe(Flag.withDescription("The runner's TCP port (default 34431)"), Flag.withDefault(34431)),
     host: Flag.String("host").pipe(
       Flag.withDescription("The address other members reach this runner at (default 127.0.0.1)"),
       Flag.withDefault("127.0.0.1")
@@ -118,20 +118,25 @@ export const runnerCommand = Command.make(
       Flag.optional
     ),
     preset: Flag.Literals("preset", ["default", "fast"]).pipe(
-      Flag.withDescription("Sharding preset, the same on every member: default (~30 s failover) or fast (~3 s)"),
+      Flag.withDescription(
+        "Sharding preset, the same on every member: default (~30 s failover) or fast (~3 s); default: default"
+      ),
       Flag.withDefault("default" as const)
     ),
     shardsPerGroup: Flag.Int("shards-per-group").pipe(
-      Flag.withDescription("Shards per group, the same on every member"),
+      Flag.withDescription("Shards per group, the same on every member (default 300)"),
       Flag.withDefault(300)
     ),
-    maxWorkers: Flag.Int("max-workers").pipe(Flag.withDescription("Worker threads"), Flag.withDefault(cores)),
+    maxWorkers: Flag.Int("max-workers").pipe(
+      Flag.withDescription("Worker threads (default: the cores)"),
+      Flag.withDefault(cores)
+    ),
     minWorkers: Flag.Int("min-workers").pipe(
-      Flag.withDescription("Worker threads started at once and kept warm"),
+      Flag.withDescription("Worker threads started at once and kept warm (default 1)"),
       Flag.withDefault(1)
     ),
     concurrentTasksPerWorker: Flag.Int("concurrent-tasks-per-worker").pipe(
-      Flag.withDescription("Tasks one worker runs at once (more than 1 only helps asynchronous handlers)"),
+      Flag.withDescription("Tasks one worker runs at once, more than 1 only helps asynchronous handlers (default 1)"),
       Flag.withDefault(1)
     )
   },

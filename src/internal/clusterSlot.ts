@@ -106,7 +106,7 @@ export interface Options {
 export interface Hooks {
   /**
    * Fails (with `ClusterError` "NoRunners") the volatile calls in flight sent
-   * at or before `before` (Date.now() millis): they waited that long with no runner.
+   * at or before `before` (performance.now() millis): they waited that long with no runner.
    */
   failWaiting: (before: number, waitedMs: number) => void
 }
