@@ -22,6 +22,7 @@ import { leaks, snapshot } from "./reliability/resources.ts"
 import * as Cluster from "./utils/cluster.ts"
 
 const shardsPerGroup = 32
+const clientEntry = new URL("./fixtures/cluster/client.ts", import.meta.url).pathname
 
 let server = ""
 let serverScope: Scope.Closeable | undefined
@@ -172,7 +173,7 @@ describe("ClusterNode (PostgreSQL, runner processes)", () => {
   )
 
   it.live(
-    "a client before any runner: a call waits for a runner, one with no runner for noRunnerTimeout fails with ClusterError NoRunners; then idempotency keys, persisted submits, remote cancel, stats and no leak",
+    "a client before any runner: a call waits for a runner, one with no runner for noRunnerTimeout fails with ClusterError NoRunners; then idempotency keys, persisted submits surviving a client crash and a runner crash, remote cancel, stats and no leak",
     () =>
       Effect.gen(function* () {
         const database = yield* Cluster.freshDatabase(server, "keys")
@@ -242,6 +243,52 @@ describe("ClusterNode (PostgreSQL, runner processes)", () => {
         assert.strictEqual(Future.stateUnsafe(f), "cancelled")
         assert.isAtLeast(cancelMs, 290)
 
+        // a persisted, keyed submit survives the crash of its client: the task runs on, once, and
+        // another client submitting the key gets its result
+        const crashLog = tmpFile("client-crash.log")
+        const doomed = yield* Cluster.child([
+          "--conditions=effect-futures-source",
+          clientEntry,
+          database,
+          crashLog.file,
+          "invoice-99"
+        ])
+        yield* doomed.waitFor(/^submitted/).pipe(Effect.timeout("30 seconds"))
+        yield* eventually(
+          "the task started on the runner",
+          Effect.sync(() => crashLog.lines().some((l) => l.startsWith("start 99 "))),
+          20_000
+        )
+        doomed.process.kill("SIGKILL")
+        yield* Effect.promise(() => doomed.exited)
+        const survivor = yield* Future.await(
+          yield* ex.submit(T.Logged, { file: crashLog.file, id: 99, ms: 1500 }, { idempotencyKey: "invoice-99" })
+        ).pipe(Effect.timeout("30 seconds"))
+        assert.strictEqual(survivor, runner.process.pid)
+        assert.deepStrictEqual(crashLog.lines(), [`start 99 ${runner.process.pid}`, `end 99 ${runner.process.pid}`])
+
+        // a persisted submit survives the crash of its runner: its stored message is replayed to the
+        // runner that takes the shard (here a new one), so the task completes (at-least-once: it ran twice)
+        const replayLog = tmpFile("runner-crash.log")
+        const stored = yield* ex.submit(T.Logged, { file: replayLog.file, id: 5, ms: 60_000 }, { persisted: true })
+        yield* eventually(
+          "the persisted task started",
+          Effect.sync(() => replayLog.lines().length > 0),
+          20_000
+        )
+        const runnerKilledAt = performance.now()
+        runner.process.kill("SIGKILL")
+        yield* Effect.promise(() => runner.exited)
+        const runner2 = yield* Cluster.runnerCli(database, port)
+        yield* runner2.waitFor(/^runner ready/).pipe(Effect.timeout("30 seconds"))
+        yield* eventually(
+          "the stored message was replayed to the new runner",
+          Effect.sync(() => replayLog.lines().includes(`start 5 ${runner2.process.pid}`)),
+          30_000
+        )
+        const replayMs = performance.now() - runnerKilledAt
+        yield* Future.cancel(stored)
+
         // the runner storage is read every second
         yield* eventually(
           "stats see the runner",
@@ -254,7 +301,8 @@ describe("ClusterNode (PostgreSQL, runner processes)", () => {
         assert.strictEqual(stats.calls, 0)
 
         console.log(
-          `cluster: no runner → NoRunners after ${waitedMs.toFixed(0)} ms (noRunnerTimeout 2 s); remote cancel with a 300 ms finalizer returned after ${cancelMs.toFixed(0)} ms`
+          `cluster: no runner → NoRunners after ${waitedMs.toFixed(0)} ms (noRunnerTimeout 2 s); remote cancel with a 300 ms finalizer returned after ${cancelMs.toFixed(0)} ms; ` +
+            `a persisted task replayed on a new runner ${replayMs.toFixed(0)} ms after its runner was killed (new runner started at once)`
         )
         // leak check, once the first client is released (only the runner process, started by
         // this test, remains): a client layer built, used and released leaves no socket, timer
