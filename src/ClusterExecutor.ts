@@ -142,7 +142,10 @@ export interface SubmitOptions {
    * the first one's result (or waits for it) instead of running the task
    * again. The key must name one task and payload (a second submit's payload
    * is ignored); keep it as long as the message table keeps the reply
-   * (effect's `MessageRetention`). Implies `persisted`.
+   * (effect's `MessageRetention`). Implies `persisted`. Cancelling a keyed
+   * task stops the one shared run, and its stored outcome is then "cancelled":
+   * a later submit with the key fails with `CancelledError`; use a new key to
+   * run it again.
    */
   readonly idempotencyKey?: string | undefined
   /**
