@@ -287,12 +287,51 @@ const terminated = Effect.gen(function* () {
 })
 // #endregion
 
+// #region dask-client
+// client = Client("tcp://scheduler:8786"): no scheduler here; clients and
+// runners share a PostgreSQL database, and the runners serve the worker entry
+// module of the CPU executor (`effect-futures runner --worker dist/worker.js`)
+import { ClusterExecutor, TaskExecutor } from "effect-futures"
+import * as ClusterNode from "effect-futures/ClusterNode"
+
+const clusterLayer = ClusterNode.layerClient({
+  database: "postgres://app:secret@db.internal:5432/cluster",
+  preset: "fast", // ~3 s failover when a runner dies (default: ~30 s)
+  maxWorkers: 256 // calls in flight
+})
+// #endregion
+
+// #region dask-submit
+const distributed = Effect.gen(function* () {
+  const cluster = yield* ClusterExecutor.ClusterExecutor
+  // client.submit(count_primes, 0, 1000).result()
+  const n: number = yield* Future.await(yield* cluster.submit(CountPrimes, { from: 0, to: 1000 }))
+  // client.gather(client.map(count_primes, los, his)), in input order, as a Stream
+  const counts = yield* Stream.runCollect(cluster.map(CountPrimes, ranges, { chunksize: 8, buffersize: 64 }))
+  // client.submit(charge, order, key="charge-1234"): an explicit key, stored, deduped across clients and restarts
+  const once = yield* cluster.submit(CountPrimes, { from: 0, to: 10 }, { idempotencyKey: "primes-0-10" })
+  return { n, counts, once: yield* Future.await(once) }
+}).pipe(Effect.provide(clusterLayer))
+// #endregion
+
+// #region dask-either
+// code that depends on TaskExecutor runs on threads or on the cluster, as the Layer decides
+const anywhere = TaskExecutor.TaskExecutor.use((tasks) =>
+  Effect.flatMap(tasks.submit(CountPrimes, { from: 0, to: 1000 }), Future.await)
+)
+const onThreads = anywhere.pipe(Effect.provide(CpuExecutor.layer({ worker: "./dist/worker.js" })))
+const onCluster = anywhere.pipe(Effect.provide(clusterLayer))
+// #endregion
+
 export {
   block,
   byHand,
   cancelled,
   cpuLayer,
   DbPoolLive,
+  distributed,
+  onCluster,
+  onThreads,
   each,
   exception,
   flags,

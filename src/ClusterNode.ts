@@ -55,22 +55,32 @@
  * @since 0.3.0
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
 import * as PgClient from "@effect/sql-pg/PgClient"
+import * as Cause from "effect/Cause"
+import * as MessageRetention from "effect/cluster/MessageRetention"
+import type * as MessageStorage from "effect/cluster/MessageStorage"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
+import type * as RunnerStorage from "effect/cluster/RunnerStorage"
 import type * as Sharding from "effect/cluster/Sharding"
-import type * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as ShardingConfig from "effect/cluster/ShardingConfig"
+import * as SqlMessageStorage from "effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "effect/cluster/SqlRunnerStorage"
 import type * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type * as SocketServer from "effect/socket/SocketServer"
+import type * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
 import * as ClusterExecutor from "./ClusterExecutor.ts"
 import type * as ClusterRunner from "./ClusterRunner.ts"
 import * as CpuExecutor from "./CpuExecutor.ts"
 import type { InvalidOptionsError } from "./ExecutorError.ts"
+import type { TaskExecutor } from "./TaskExecutor.ts"
 import * as clusterJob from "./internal/clusterJob.ts"
 import * as clusterOptions from "./internal/clusterOptions.ts"
 import * as options_ from "./internal/options.ts"
@@ -148,7 +158,19 @@ export interface RunnerOptions extends ClusterOptions, ClusterRunner.Options {
   readonly port: number
   /** The address to listen on, if not `host` (e.g. `"0.0.0.0"` behind a private network). */
   readonly listenHost?: string | undefined
+  /**
+   * How long a completed persisted or keyed call (its request and reply rows)
+   * stays in the message tables: it is also how long an `idempotencyKey`
+   * dedupes. The runners delete older ones (effect's `MessageRetention`),
+   * checking every minute, or every `messageRetention` if shorter. Default 1
+   * hour; `Infinity` keeps them forever (the tables then grow with every
+   * persisted call). Volatile calls are never stored.
+   */
+  readonly messageRetention?: Duration.Input | undefined
 }
+
+/** The default `messageRetention` (1 hour). */
+const defaultRetentionMs = 60 * 60 * 1000
 
 /**
  * Options of a client process: the cluster's and its executor's.
@@ -166,7 +188,41 @@ export interface ClientOptions extends ClusterOptions, ClusterExecutor.Options {
  * @category models
  * @since 0.3.0
  */
-export type LayerError = InvalidOptionsError | SqlError.SqlError | SocketServer.SocketServerError | Config.ConfigError
+export type LayerError =
+  InvalidOptionsError | DatabaseUnavailableError | SocketServer.SocketServerError | Config.ConfigError
+
+/**
+ * Building a cluster member failed on its database: unreachable, refused,
+ * bad credentials, no such database, or its cluster tables could not be
+ * created. `database` is the URL with its password replaced by `***`;
+ * `reason` is the driver's message (e.g. `connect ECONNREFUSED 10.0.0.5:5432`).
+ *
+ * **Example** (Reporting it)
+ *
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import * as ClusterNode from "effect-futures/ClusterNode"
+ *
+ * const client = ClusterNode.layerClient({ database: "postgres://app:secret@db.internal/cluster" }).pipe(
+ *   Layer.tapError((e) => (e._tag === "DatabaseUnavailableError" ? Effect.logError(e.message) : Effect.void))
+ * )
+ * ```
+ *
+ * @category errors
+ * @since 0.3.0
+ */
+export class DatabaseUnavailableError extends Schema.TaggedError<DatabaseUnavailableError>()(
+  "DatabaseUnavailableError",
+  {
+    database: Schema.String,
+    reason: Schema.String,
+    cause: Schema.optional(Schema.Defect())
+  }
+) {
+  override get message(): string {
+    return `the cluster database ${this.database} is unavailable: ${this.reason}`
+  }
+}
 
 /**
  * A runner process: serves the tasks of `worker` to the cluster until the
@@ -194,7 +250,18 @@ export type LayerError = InvalidOptionsError | SqlError.SqlError | SocketServer.
  * @since 0.3.0
  */
 export const layerRunner = (options: RunnerOptions): Layer.Layer<never, LayerError> => {
-  const { database, preset, shardsPerGroup, sharding, connectTimeout, host, port, listenHost, ...runner } = options
+  const {
+    database,
+    preset,
+    shardsPerGroup,
+    sharding,
+    connectTimeout,
+    host,
+    port,
+    listenHost,
+    messageRetention,
+    ...runner
+  } = options
   return Layer.unwrap(
     Effect.gen(function* () {
       const common = yield* commonConfig({ database, preset, shardsPerGroup, sharding, connectTimeout })
@@ -203,17 +270,28 @@ export const layerRunner = (options: RunnerOptions): Layer.Layer<never, LayerErr
         return yield* options_.fail("port", port, "a TCP port (an integer from 1 to 65535)")
       }
       const listen = yield* options_.nonEmptyString("listenHost", listenHost, address)
+      const retentionMs = yield* options_.duration("messageRetention", messageRetention, defaultRetentionMs)
       // the runner's CPU executor first: bad options fail before anything connects
       const cpu = yield* CpuExecutor.make({ name: "cluster-runner", ...runner })
-      const cluster = NodeClusterSocket.layer({
-        storage: "sql",
-        shardingConfig: {
-          ...common.sharding,
-          runnerAddress: Option.some(RunnerAddress.make(address, port)),
-          runnerListenAddress: Option.some(RunnerAddress.make(listen, port))
-        }
-      })
-      return clusterJob.entityLayer(cpu).pipe(Layer.provide(cluster), Layer.provide(common.database))
+      const config = {
+        ...common.sharding,
+        runnerAddress: Option.some(RunnerAddress.make(address, port)),
+        runnerListenAddress: Option.some(RunnerAddress.make(listen, port))
+      }
+      const cluster = NodeClusterSocket.layer({ storage: "byo", shardingConfig: config })
+      // completed persisted calls are deleted after messageRetention (one runner does it: a singleton)
+      const retention =
+        retentionMs < 0
+          ? Layer.empty
+          : MessageRetention.make({
+              entity: clusterJob.TaskEntity,
+              retention: retentionMs,
+              interval: Math.max(1, Math.min(retentionMs, 60_000))
+            })
+      return Layer.mergeAll(clusterJob.entityLayer(cpu), retention).pipe(
+        Layer.provide(cluster),
+        Layer.provide(storage(common, config))
+      )
     })
   )
 }
@@ -237,24 +315,29 @@ export const layerRunner = (options: RunnerOptions): Layer.Layer<never, LayerErr
  * @category layers
  * @since 0.3.0
  */
-export const layerClient = (options: ClientOptions): Layer.Layer<ClusterExecutor.ClusterExecutor, LayerError> => {
+export const layerClient = (
+  options: ClientOptions
+): Layer.Layer<ClusterExecutor.ClusterExecutor | TaskExecutor, LayerError> => {
   const { database, preset, shardsPerGroup, sharding, connectTimeout, ...executor } = options
   return Layer.unwrap(
     Effect.map(
       Effect.tap(commonConfig({ database, preset, shardsPerGroup, sharding, connectTimeout }), () =>
         clusterOptions.validate(executor)
       ),
-      (common) =>
-        ClusterExecutor.layer(executor).pipe(
+      (common) => {
+        const sharding = { ...common.sharding, runnerAddress: Option.none(), runnerListenAddress: Option.none() }
+        return ClusterExecutor.layer(executor).pipe(
           Layer.provide(
-            NodeClusterSocket.layer({
-              clientOnly: true,
-              storage: "sql",
-              shardingConfig: { ...common.sharding, runnerAddress: Option.none(), runnerListenAddress: Option.none() }
-            }) as Layer.Layer<Sharding.Sharding, Config.ConfigError, import("effect/sql/SqlClient").SqlClient>
+            NodeClusterSocket.layer({ clientOnly: true, storage: "byo", shardingConfig: sharding }) as Layer.Layer<
+              Sharding.Sharding,
+              Config.ConfigError,
+              MessageStorage.MessageStorage | RunnerStorage.RunnerStorage
+            >
           ),
-          Layer.provide(common.database)
+          // the runner storage is the executor's too: stats and noRunnerTimeout read it
+          Layer.provideMerge(storage(common, sharding))
         )
+      }
     )
   )
 }
@@ -283,6 +366,54 @@ const commonConfig = (options: ClusterOptions) =>
     }
     return {
       sharding,
+      url: redactUrl(url),
       database: PgClient.layer({ url: Redacted.make(url), connectTimeout })
     }
   })
+
+/** The URL with its password hidden. */
+const redactUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.href
+  } catch {
+    return "<an unparsable URL>"
+  }
+}
+
+/**
+ * The SQL message and runner storages on the member's database (what
+ * `NodeClusterSocket`'s `storage: "sql"` builds, built here so the runner
+ * storage can be shared with the executor), with every database failure of
+ * their build (a typed SqlError or a defect) as `DatabaseUnavailableError`.
+ */
+const storage = (
+  common: { readonly url: string; readonly database: Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> },
+  sharding: Partial<ShardingConfig.ShardingConfig["Service"]>
+): Layer.Layer<MessageStorage.MessageStorage | RunnerStorage.RunnerStorage, DatabaseUnavailableError> =>
+  Layer.mergeAll(SqlMessageStorage.layer.pipe(Layer.provide(NodeCrypto.layerDigest)), SqlRunnerStorage.layer).pipe(
+    Layer.provide(ShardingConfig.layer(sharding)),
+    Layer.provide(common.database),
+    Layer.catchCause((cause) => {
+      const error = Cause.findError(cause)
+      const failure = error._tag === "Success" ? error.success : Cause.squash(cause)
+      return Layer.effectDiscard(
+        Effect.fail(
+          new DatabaseUnavailableError({ database: common.url, reason: describeSqlFailure(failure), cause: failure })
+        )
+      ) as Layer.Layer<MessageStorage.MessageStorage | RunnerStorage.RunnerStorage, DatabaseUnavailableError>
+    })
+  )
+
+/** The deepest message of a database failure (the driver's, e.g. `connect ECONNREFUSED …`). */
+const describeSqlFailure = (failure: unknown): string => {
+  const messages: Array<string> = []
+  let current: unknown = failure
+  for (let depth = 0; depth < 6 && current !== null && typeof current === "object"; depth++) {
+    const message = (current as { message?: unknown }).message
+    if (typeof message === "string" && message !== "" && !messages.includes(message)) messages.push(message)
+    current = (current as { cause?: unknown; reason?: unknown }).cause ?? (current as { reason?: unknown }).reason
+  }
+  return messages.length === 0 ? String(failure) : messages.reverse().join(" (") + ")".repeat(messages.length - 1)
+}

@@ -42,9 +42,11 @@ export interface Options extends CpuExecutor.Options {}
 /**
  * Serves the tasks of `options.worker` to the cluster of the `Sharding` it
  * is given. Building it starts the runner's `CpuExecutor`; releasing it
- * stops the entity first (the cluster hands its shards to other runners),
- * then drains and closes the worker threads. Invalid options fail the layer
- * with `InvalidOptionsError`.
+ * stops the entity first (the cluster hands its shards to other runners, so
+ * new calls go elsewhere at once) while the tasks it is running finish and
+ * reply (up to the cluster's `entityTerminationTimeout`, 15 s by default:
+ * none of them runs again elsewhere), then drains and closes the worker
+ * threads. Invalid options fail the layer with `InvalidOptionsError`.
  *
  * **Example** (A runner and a client in one process, in memory)
  *

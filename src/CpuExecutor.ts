@@ -64,6 +64,7 @@ import * as taskExecutor from "./internal/taskExecutor.ts"
 import * as options_ from "./internal/options.ts"
 import * as workerSlot from "./internal/workerSlot.ts"
 import type * as Task from "./Task.ts"
+import type { TaskExecutor } from "./TaskExecutor.ts"
 
 /**
  * Options of a CPU executor. Only `worker` is required.
@@ -356,8 +357,10 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
 export const defaultPrefetch: number = 16
 
 /**
- * A layer providing {@link CpuExecutor}. Invalid options fail the layer with
- * `InvalidOptionsError`.
+ * A layer providing {@link CpuExecutor}, and the same executor as the common
+ * `TaskExecutor.TaskExecutor` (code that only runs `Task`s can depend on that
+ * and run on a cluster by swapping this layer). Invalid options fail the
+ * layer with `InvalidOptionsError`.
  *
  * **Example** (Recycling workers and bounding their memory)
  *
@@ -375,8 +378,8 @@ export const defaultPrefetch: number = 16
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options): Layer.Layer<CpuExecutor, InvalidOptionsError> =>
-  Layer.effect(CpuExecutor)(make(options))
+export const layer = (options: Options): Layer.Layer<CpuExecutor | TaskExecutor, InvalidOptionsError> =>
+  taskExecutor.layer(CpuExecutor, make(options))
 
 /**
  * The options `layerConfig` reads from a `Config`: all but `workerData`,
@@ -388,7 +391,8 @@ export const layer = (options: Options): Layer.Layer<CpuExecutor, InvalidOptions
 export type ConfigurableOptions = Omit<Options, "workerData" | "resourceLimits" | "env" | "execArgv">
 
 /**
- * A layer providing {@link CpuExecutor} with options read from a `Config`.
+ * A layer providing {@link CpuExecutor} (and `TaskExecutor.TaskExecutor`)
+ * with options read from a `Config`.
  *
  * **Example** (Pool size and worker path from the environment)
  *
@@ -408,8 +412,11 @@ export type ConfigurableOptions = Omit<Options, "workerData" | "resourceLimits" 
 export const layerConfig = (
   config: Config.Wrap<ConfigurableOptions>,
   fixed: Pick<Options, "workerData" | "resourceLimits" | "env" | "execArgv"> = {}
-): Layer.Layer<CpuExecutor, InvalidOptionsError | Config.ConfigError> =>
-  Layer.effect(CpuExecutor)(Effect.flatMap(Config.unwrap(config), (options) => make({ ...options, ...fixed })))
+): Layer.Layer<CpuExecutor | TaskExecutor, InvalidOptionsError | Config.ConfigError> =>
+  taskExecutor.layer(
+    CpuExecutor,
+    Effect.flatMap(Config.unwrap(config), (options) => make({ ...options, ...fixed }))
+  )
 
 // ---------------------------------------------------------------------------
 // internal

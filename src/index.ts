@@ -33,3 +33,6 @@ export * as ClusterExecutor from "./ClusterExecutor.ts"
 
 /** @since 0.3.0 */
 export * as ClusterRunner from "./ClusterRunner.ts"
+
+/** @since 0.3.0 */
+export * as TaskExecutor from "./TaskExecutor.ts"

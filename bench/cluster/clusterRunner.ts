@@ -24,7 +24,7 @@ const cpuOptions = {
   concurrentTasksPerWorker: 16
 }
 
-const runner =
+const runner: Layer.Layer<never, unknown> =
   mode === "persisted"
     ? Layer.unwrap(
         Effect.map(CpuExecutor.make({ name: "cluster-runner", ...cpuOptions }), (cpu) =>

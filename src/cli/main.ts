@@ -12,6 +12,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -29,6 +30,7 @@ import * as IoExecutor from "../IoExecutor.ts"
 import * as corpus from "./corpus.ts"
 import * as Files from "./files.ts"
 import * as Report from "./report.ts"
+import * as Runner from "./runner.ts"
 
 /** Bad usage: the message names the option; exit code 2. */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
@@ -305,10 +307,10 @@ const filesCommand = Command.make(
 
 let exitCode = 0
 
-/** The `effect-futures` command: `files` is its one subcommand. */
+/** The `effect-futures` command: `files` (the file processor) and `runner` (a cluster runner). */
 export const cli = Command.make("effect-futures").pipe(
   Command.withDescription("Python's concurrent.futures for Effect: demos and tools"),
-  Command.withSubcommands([filesCommand])
+  Command.withSubcommands([filesCommand, Runner.runnerCommand])
 )
 
 /**
@@ -371,7 +373,7 @@ export const main = (args: ReadonlyArray<string>) =>
         return e.errors.length > 0 ? usage(describeCliError(e.errors[0]), args) : Effect.succeed(0) // the help, as asked
       return usage(CliError.isCliError(e) ? describeCliError(e) : String(e), args)
     }),
-    Effect.map((code) => code ?? exitCode),
+    Effect.map((code) => code ?? (Runner.state.failed ? 1 : exitCode)),
     Effect.provide([NodeServices.layer, presenter])
   )
 
@@ -379,12 +381,17 @@ export const main = (args: ReadonlyArray<string>) =>
 const usage = (message: string, args: ReadonlyArray<string>) =>
   write(
     process.stderr,
-    `effect-futures: ${message} (see: effect-futures ${args[0] === "files" ? "files " : ""}--help)\n`
+    `effect-futures: ${message} (see: effect-futures ${args[0] === "files" || args[0] === "runner" ? `${args[0]} ` : ""}--help)\n`
   ).pipe(Effect.as(2))
 
 /** Runs the command line `args` as the process: exits with its code (bin.ts, the package's `bin`, calls it). */
 export const runMain = (args: ReadonlyArray<string>): void =>
   NodeRuntime.runMain(main(args), {
     teardown: (exit, onExit) =>
-      Exit.isSuccess(exit) ? onExit(exit.value as number) : Runtime.defaultTeardown(exit, onExit)
+      Exit.isSuccess(exit)
+        ? onExit(exit.value as number)
+        : // a runner stopped by SIGTERM/SIGINT after it served has drained: a normal end
+          Runner.state.serving && Cause.hasInterruptsOnly(exit.cause)
+          ? onExit(0)
+          : Runtime.defaultTeardown(exit, onExit)
   })

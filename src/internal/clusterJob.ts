@@ -19,6 +19,7 @@
 // finalizers ran, which interrupting the call alone does not give.
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -47,20 +48,42 @@ export const EXECUTOR = 100
 export const TIMEOUT = 101
 
 /** The entity every runner registers and every client calls. @internal */
+const runPayload = {
+  id: Schema.String,
+  task: Schema.String,
+  payload: Schema.Unknown,
+  chunk: Schema.Boolean,
+  /** Milliseconds, -1 for none. */
+  timeout: Schema.Number
+}
+const reply = Schema.Tuple([Schema.Number, Schema.Unknown])
+
+/**
+ * The entity every runner registers and every client calls. `run` is
+ * volatile (resent to the new owner of a shard if its runner dies);
+ * `runPersisted` is stored before it is delivered (it survives a client or
+ * runner crash, and is replayed to whichever runner owns the shard), and its
+ * `id` is its primary key: a second call with the same id on the same entity
+ * returns the first call's reply (or waits for it) instead of running again.
+ * @internal
+ */
 export const TaskEntity = Entity.make("effect-futures/Task", [
-  Rpc.make("run", {
-    payload: {
-      id: Schema.String,
-      task: Schema.String,
-      payload: Schema.Unknown,
-      chunk: Schema.Boolean,
-      /** Milliseconds, -1 for none. */
-      timeout: Schema.Number
-    },
-    success: Schema.Tuple([Schema.Number, Schema.Unknown])
-  }),
+  Rpc.make("run", { payload: runPayload, success: reply }),
+  Rpc.make("runPersisted", { payload: runPayload, success: reply, primaryKey: (p) => p.id }).annotate(
+    ClusterSchema.Persisted,
+    true
+  ),
   Rpc.make("cancel", { payload: { id: Schema.String }, success: Schema.Boolean })
 ])
+
+/** What `run` and `runPersisted` carry. @internal */
+export interface RunPayload {
+  readonly id: string
+  readonly task: string
+  readonly payload: unknown
+  readonly chunk: boolean
+  readonly timeout: number
+}
 
 /** A reply: [kind, value]. @internal */
 export type Reply = readonly [kind: number, value: unknown]
@@ -175,26 +198,29 @@ export const handlers = (cpu: CpuExecutorShape) => {
     )
   }
 
+  const run = (request: { readonly payload: RunPayload }): Effect.Effect<Reply> =>
+    Effect.suspend(() => {
+      const { id, task, payload, chunk, timeout } = request.payload
+      if (early.delete(id)) return Effect.succeed<Reply>([protocol.INTERRUPTED, null])
+      const work = chunk
+        ? runChunk(taskNamed(task), Array.isArray(payload) ? payload : [], timeout)
+        : runOne(taskNamed(task), payload, timeout)
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const fiber = yield* Effect.forkDetach(work, { startImmediately: true })
+          running.set(id, { fiber })
+          const exit = yield* restore(Fiber.await(fiber)).pipe(
+            Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+            Effect.ensuring(Effect.sync(() => running.delete(id)))
+          )
+          return Exit.isSuccess(exit) ? exit.value : ([protocol.INTERRUPTED, null] as Reply)
+        })
+      )
+    })
+
   return TaskEntity.of({
-    run: (request) =>
-      Effect.suspend(() => {
-        const { id, task, payload, chunk, timeout } = request.payload
-        if (early.delete(id)) return Effect.succeed<Reply>([protocol.INTERRUPTED, null])
-        const work = chunk
-          ? runChunk(taskNamed(task), Array.isArray(payload) ? payload : [], timeout)
-          : runOne(taskNamed(task), payload, timeout)
-        return Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function* () {
-            const fiber = yield* Effect.forkDetach(work, { startImmediately: true })
-            running.set(id, { fiber })
-            const exit = yield* restore(Fiber.await(fiber)).pipe(
-              Effect.onInterrupt(() => Fiber.interrupt(fiber)),
-              Effect.ensuring(Effect.sync(() => running.delete(id)))
-            )
-            return Exit.isSuccess(exit) ? exit.value : ([protocol.INTERRUPTED, null] as Reply)
-          })
-        )
-      }),
+    run,
+    runPersisted: run,
     cancel: (request) =>
       Effect.suspend(() => {
         const id = request.payload.id

@@ -13,5 +13,6 @@ export const validate = (options: Options) =>
     const cancelTimeoutMs = yield* options_.duration("cancelTimeout", options.cancelTimeout, 5_000)
     const name = yield* options_.nonEmptyString("name", options.name, "cluster")
     const metrics = yield* options_.boolean("metrics", options.metrics, true)
-    return { maxWorkers, maxQueue, whenFull, cancelTimeoutMs, name, metrics }
+    const noRunnerTimeoutMs = yield* options_.duration("noRunnerTimeout", options.noRunnerTimeout, 30_000)
+    return { maxWorkers, maxQueue, whenFull, cancelTimeoutMs, name, metrics, noRunnerTimeoutMs }
   })

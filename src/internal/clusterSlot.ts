@@ -42,18 +42,35 @@ export class ClusterWork extends Work<ClusterSlot> {
   callId = ""
   fiber: Fiber.Fiber<clusterJob.Reply, unknown> | undefined = undefined
   stopping = false
+  /** When the call was sent (performance.now()), for the no-runner bound. */
+  sentAt = 0
+  /** Failed because no runner was registered for `noRunnerTimeout`. */
+  noRunners = false
+  /** The submit's idempotency key (the call's id, hence its primary key), if any. */
+  readonly key: string | undefined
+  /** Sent as a stored (persisted) message. */
+  readonly persisted: boolean
   constructor(
     canceller: ConstructorParameters<typeof Work<ClusterSlot>>[0],
     timeout: number,
     task: Task.AnyTask,
     encoded: unknown,
-    chunk: boolean
+    chunk: boolean,
+    delivery: Delivery | undefined
   ) {
     super(canceller, timeout)
     this.task = task
     this.encoded = encoded
     this.chunk = chunk
+    this.key = delivery?.idempotencyKey
+    this.persisted = delivery?.persisted === true || delivery?.idempotencyKey !== undefined
   }
+}
+
+/** How a submit asks its call to be delivered. @internal */
+export interface Delivery {
+  readonly idempotencyKey?: string | undefined
+  readonly persisted?: boolean | undefined
 }
 
 /** The two entity calls a slot makes. @internal */
@@ -66,7 +83,8 @@ export interface Calls {
       readonly payload: unknown
       readonly chunk: boolean
       readonly timeout: number
-    }
+    },
+    persisted: boolean
   ) => Effect.Effect<clusterJob.Reply, unknown>
   readonly cancel: (entityId: string, id: string) => Effect.Effect<boolean, unknown>
 }
@@ -80,6 +98,17 @@ export interface Options {
   /** Prefix of call ids, unique to this executor. */
   readonly callPrefix: string
   readonly cancelTimeoutMs: number
+  /** The driver's hooks, set by `make`, for the executor's runner monitor. */
+  readonly hooks: Hooks
+}
+
+/** What the executor's runner monitor may do to the calls in flight. @internal */
+export interface Hooks {
+  /**
+   * Fails (with `ClusterError` "NoRunners") the volatile calls in flight sent
+   * at or before `before` (performance.now() millis): they waited that long with no runner.
+   */
+  failWaiting: (before: number, waitedMs: number) => void
 }
 
 /** @internal */
@@ -89,14 +118,34 @@ export const make = (
   environment: Environment
 ): SlotDriver<ClusterSlot, ClusterWork> => {
   let calls = 0
+  let noRunnersWaited = 0
+  const inflight = new Set<ClusterWork>()
+  options.hooks.failWaiting = (before, waitedMs) => {
+    for (const work of inflight) {
+      if (work.persisted || work.sentAt > before || work.fiber === undefined || work.noRunners) continue
+      work.noRunners = true
+      noRunnersWaited = waitedMs
+      work.fiber.interruptUnsafe()
+    }
+  }
 
   const finish = (slot: ClusterSlot, work: ClusterWork, exit: Exit.Exit<clusterJob.Reply, unknown>) => {
     if (slot.work === work) slot.work = undefined
     work.fiber = undefined
+    inflight.delete(work)
     host.complete(slot, work, outcome(work, exit))
   }
 
   const outcome = (work: ClusterWork, exit: Exit.Exit<clusterJob.Reply, unknown>): Exit.Exit<unknown, unknown> => {
+    if (work.noRunners && Exit.isFailure(exit)) {
+      return Exit.fail(
+        new ClusterError({
+          executor: options.name,
+          task: work.task.name,
+          reason: `NoRunners: no runner was registered in the cluster for ${Math.round(noRunnersWaited / 1000)} s (noRunnerTimeout)`
+        })
+      )
+    }
     if (Exit.isSuccess(exit)) {
       if (exit.value[0] !== protocol.INTERRUPTED) return clusterJob.decodeReply(work.task, work.chunk, exit.value)
       return future_.cancelledExit
@@ -140,23 +189,35 @@ export const make = (
     },
     run(slot, work) {
       const n = calls++
-      work.entityId = String(n % options.entityIds)
-      work.callId = `${options.callPrefix}${n}`
+      if (work.key === undefined) {
+        work.entityId = String(n % options.entityIds)
+        work.callId = `${options.callPrefix}${n}`
+      } else {
+        // the same key reaches the same entity with the same primary key, from any client
+        work.entityId = String(hash(work.key) % options.entityIds)
+        work.callId = `key:${work.key}`
+      }
+      work.sentAt = performance.now()
       const encoded = work.encoded
       work.encoded = undefined
       slot.work = work
       const fiber = environment.fork(
-        options.calls.run(work.entityId, {
-          id: work.callId,
-          task: work.task.name,
-          payload: encoded,
-          chunk: work.chunk,
-          timeout: work.timeout
-        })
+        options.calls.run(
+          work.entityId,
+          {
+            id: work.callId,
+            task: work.task.name,
+            payload: encoded,
+            chunk: work.chunk,
+            timeout: work.timeout
+          },
+          work.persisted
+        )
       )
       const exit = fiber.pollUnsafe()
       if (exit !== undefined) return finish(slot, work, exit)
       work.fiber = fiber
+      inflight.add(work)
       fiber.addObserver((exit) => finish(slot, work, exit))
     },
     interrupt(_slot, work) {
@@ -168,4 +229,14 @@ export const make = (
     },
     close: () => Effect.void
   }
+}
+
+/** FNV-1a, 32 bits: an idempotency key's entity. */
+const hash = (key: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
 }

