@@ -23,8 +23,9 @@ import * as path from "node:path"
 import * as CpuExecutor from "../CpuExecutor.ts"
 import * as Future from "../Future.ts"
 import * as IoExecutor from "../IoExecutor.ts"
+import * as batch_ from "./batch.ts"
 import * as scan from "./scan.ts"
-import { Count, FileError, InvalidUtf8Error, LineTooLongError, Transform, Validate } from "./tasks.ts"
+import { Count, CountFiles, FileError, InvalidUtf8Error, LineTooLongError, Transform, Validate } from "./tasks.ts"
 
 /** What the processor does to each file. */
 export type Mode = "analyze" | "transform" | "validate"
@@ -60,6 +61,8 @@ export interface Entry {
   /** Relative to the root, with `/` separators. */
   readonly rel: string
   readonly size: number
+  /** A named pipe (or a link to one): read only on the per-file path, which never blocks on it. */
+  readonly fifo?: boolean | undefined
 }
 
 /** What became of one file. */
@@ -128,7 +131,8 @@ export const backoff = Schedule.exponential("100 millis")
 
 const fileError = (file: string, e: unknown): FileError => {
   const code = typeof (e as { code?: unknown })?.code === "string" ? (e as { code: string }).code : "ERROR"
-  const message = e instanceof Error ? e.message : String(e)
+  const message =
+    typeof (e as { message?: unknown })?.message === "string" ? (e as { message: string }).message : String(e)
   return new FileError({
     path: file,
     code,
@@ -185,7 +189,12 @@ export const walk = (
                 if (!keep(d.name) || !(d.isFile() || d.isFIFO() || d.isSymbolicLink())) continue
                 const st = d.isSymbolicLink() ? await fs.stat(p).catch(() => undefined) : await fs.lstat(p)
                 if (st !== undefined && !st.isFile() && !st.isFIFO()) continue
-                found.push({ path: p, rel: path.relative(root, p).split(path.sep).join("/"), size: st?.size ?? 0 })
+                found.push({
+                  path: p,
+                  rel: path.relative(root, p).split(path.sep).join("/"),
+                  size: st?.size ?? 0,
+                  fifo: st?.isFIFO() === true
+                })
               }
               return { found, dirs }
             })
@@ -331,14 +340,7 @@ export const processFile = (file: Entry, options: RunOptions, target: string | u
           (counts) => Effect.sync(() => scan.mergeCounts(totals, counts))
         )
         const { inWord: _, ...counts } = totals
-        return {
-          counts,
-          ...(totals.invalid > 0
-            ? {
-                warning: `invalid UTF-8 (${totals.invalid} bytes, first at byte ${totals.firstInvalid}): counted as bytes but not characters, as wc does`
-              }
-            : {})
-        }
+        return analyzed(counts)
       }
       case "validate": {
         const findings = scan.emptyFindings()
@@ -378,6 +380,16 @@ export const processFile = (file: Entry, options: RunOptions, target: string | u
       }
     }
   })
+
+/** What analyze reports of a file's counts: the counts, and a warning if it has invalid UTF-8. */
+const analyzed = (counts: Omit<scan.Totals, "inWord">) => ({
+  counts,
+  ...(counts.invalid > 0
+    ? {
+        warning: `invalid UTF-8 (${counts.invalid} bytes, first at byte ${counts.firstInvalid}): counted as bytes but not characters, as wc does`
+      }
+    : {})
+})
 
 const describe = (e: unknown): { readonly tag: string; readonly message: string } => {
   if (typeof e === "object" && e !== null && "_tag" in e) {
@@ -452,7 +464,38 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
         })
       })
 
-    yield* Effect.forEach(files, one, { concurrency: options.ioWorkers * 2, discard: true })
+    const concurrency = options.ioWorkers * 2
+    if (options.mode === "analyze") {
+      // small and medium files go in batches that a worker reads and counts itself (see
+      // batch.ts); large files and named pipes go one by one, read here in chunks that the
+      // workers count in parallel
+      const { batches, single } = plan(files, options.chunkSize)
+      const runBatch = (batch: ReadonlyArray<Entry>) =>
+        Effect.gen(function* () {
+          const exit = yield* cpu
+            .submit(
+              CountFiles,
+              { paths: batch.map((f) => f.path).join("\0"), chunkSize: options.chunkSize },
+              { timeout: options.timeout }
+            )
+            .pipe(Effect.flatMap(awaitOrCancel), Effect.exit)
+          if (Exit.isFailure(exit)) {
+            if (Exit.hasInterrupts(exit)) return yield* Effect.interrupt
+            // the batch failed as a whole (it timed out, its worker died): each file on its
+            // own, with its own time limit and retries
+            return yield* Effect.forEach(batch, one, { concurrency, discard: true })
+          }
+          const redo = recordBatch(report, batch, exit.value)
+          if (redo.length > 0) yield* Effect.forEach(redo, one, { concurrency, discard: true })
+        })
+      yield* Effect.all(
+        [
+          Effect.forEach(batches, runBatch, { concurrency: maxWorkers * 2, discard: true }),
+          Effect.forEach(single, one, { concurrency, discard: true })
+        ],
+        { concurrency: "unbounded", discard: true }
+      )
+    } else yield* Effect.forEach(files, one, { concurrency, discard: true })
     report.endedAt = now()
     return report
   }).pipe(
@@ -463,6 +506,85 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
       })
     )
   )
+
+/** Files per batch at most. */
+const batchFiles = 256
+
+/**
+ * Splits the files of an analyze run: regular files of at most 8 chunks in
+ * batches of at most `batchFiles` files and 4 chunks' worth of bytes (a file
+ * larger than that is a batch of its own); larger files and named pipes one by one.
+ */
+export const plan = (files: ReadonlyArray<Entry>, chunkSize: number) => {
+  const batches: Array<Array<Entry>> = []
+  const single: Array<Entry> = []
+  let batch: Array<Entry> = []
+  let bytes = 0
+  for (const file of files) {
+    if (file.fifo || file.size > 8 * chunkSize) {
+      single.push(file)
+      continue
+    }
+    if (batch.length > 0 && (batch.length >= batchFiles || bytes + file.size > 4 * chunkSize)) {
+      batches.push(batch)
+      batch = []
+      bytes = 0
+    }
+    batch.push(file)
+    bytes += file.size
+  }
+  if (batch.length > 0) batches.push(batch)
+  return { batches, single }
+}
+
+/**
+ * Records the outcome of every file of a batch a worker counted; returns the
+ * files to run again on their own: those that were not regular files when
+ * opened, and those whose read failed with an error that retrying may mend.
+ */
+const recordBatch = (
+  report: Report,
+  batch: ReadonlyArray<Entry>,
+  result: { readonly figures: Uint8Array; readonly errors: ReadonlyArray<batch_.BatchError> }
+): Array<Entry> => {
+  const raw = result.figures
+  const figures =
+    raw.byteOffset % 8 === 0
+      ? new Float64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8)
+      : new Float64Array(raw.slice().buffer)
+  const errors = new Map(result.errors.map((e) => [e.index, e]))
+  const redo: Array<Entry> = []
+  for (let i = 0; i < batch.length; i++) {
+    const file = batch[i]
+    const at = i * batch_.STRIDE
+    const ms = Math.round(figures[at + 7])
+    switch (figures[at]) {
+      case batch_.OK: {
+        const counts = {
+          lines: figures[at + 1],
+          words: figures[at + 2],
+          bytes: figures[at + 3],
+          chars: figures[at + 4],
+          invalid: figures[at + 5],
+          firstInvalid: figures[at + 6]
+        }
+        record(report, { status: "ok", file: file.rel, bytes: counts.bytes, attempts: 1, ms, ...analyzed(counts) })
+        break
+      }
+      case batch_.ERROR: {
+        const e = errors.get(i)
+        const error = fileError(file.path, e ?? { code: "ERROR", message: "unreadable" })
+        if (retryable(error)) redo.push(file)
+        else
+          record(report, { status: "error", file: file.rel, bytes: file.size, attempts: 1, ms, error: describe(error) })
+        break
+      }
+      default:
+        redo.push(file)
+    }
+  }
+  return redo
+}
 
 const record = (report: Report, outcome: Outcome) => {
   report.outcomes.push(outcome)

@@ -2,11 +2,18 @@
 // tasks.ts. Direct module imports keep the worker's start-up short.
 import * as Effect from "effect/Effect"
 import * as CpuWorker from "../CpuWorker.ts"
+import { countFiles } from "./batch.ts"
 import { count, transform, validate } from "./scan.ts"
-import { Count, InvalidUtf8Error, Transform, Validate } from "./tasks.ts"
+import { Count, CountFiles, InvalidUtf8Error, Transform, Validate } from "./tasks.ts"
 
 CpuWorker.serve([
   CpuWorker.handler(Count, (bytes) => Effect.sync(() => count(bytes))),
+  CpuWorker.handler(CountFiles, ({ paths, chunkSize }) =>
+    Effect.sync(() => {
+      const { figures, errors } = countFiles(paths.split("\0"), chunkSize)
+      return CpuWorker.transfer({ figures: new Uint8Array(figures.buffer), errors }, [figures.buffer as ArrayBuffer])
+    })
+  ),
   CpuWorker.handler(Validate, ({ bytes, maxLineLength }) => Effect.sync(() => validate(bytes, maxLineLength))),
   CpuWorker.handler(Transform, ({ bytes, op }) =>
     Effect.suspend(() => {
