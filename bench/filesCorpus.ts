@@ -15,7 +15,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 
 /** Bump when the generator changes, so that a kept corpus is not reused. */
-const version = 1
+const version = 2
 
 /** A small, fast, seeded generator (mulberry32). */
 const generator = (seed: number) => () => {
@@ -27,8 +27,9 @@ const generator = (seed: number) => () => {
 
 const kept = (name: string, make: (dir: string) => void): string => {
   const dir = path.join(os.tmpdir(), `effect-futures-bench-${name}-v${version}`)
-  const marker = path.join(dir, ".complete")
+  const marker = `${dir}.complete`
   if (fs.existsSync(marker)) return dir
+  fs.rmSync(marker, { force: true })
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
   make(dir)

@@ -43,6 +43,7 @@ export interface BatchError {
   readonly message: string
 }
 
+// the worker's read buffer: room for a chunk and the few bytes of a character cut by the previous read
 let buffer = new Uint8Array(0)
 
 const { O_RDONLY, O_NONBLOCK } = fs.constants
@@ -55,8 +56,6 @@ export const countFiles = (
   paths: ReadonlyArray<string>,
   chunkSize: number
 ): { readonly figures: Figures; readonly errors: Array<BatchError> } => {
-  // room for a chunk and the few bytes of a character cut by the previous read
-  if (buffer.length !== chunkSize + 8) buffer = new Uint8Array(chunkSize + 8)
   const figures = new Float64Array(paths.length * STRIDE)
   const errors: Array<BatchError> = []
   for (let i = 0; i < paths.length; i++) {
@@ -90,32 +89,89 @@ export const countFiles = (
 
 /** Counts an open regular file chunk by chunk into `figures` at `at`. */
 const countInto = (fd: number, chunkSize: number, figures: Figures, at: number): void => {
-  const totals = scan.emptyTotals()
-  let carry = 0
-  for (;;) {
-    let filled = carry
-    let eof = false
-    // fill the chunk (a read may return less than asked without being at the end)
-    while (filled < chunkSize + carry) {
-      const read = fs.readSync(fd, buffer, filled, chunkSize + carry - filled, null)
-      if (read === 0) {
-        eof = true
-        break
-      }
-      filled += read
-    }
-    const data = buffer.subarray(0, filled)
-    // cut after the last whole character: the rest starts the next chunk
-    const cut = eof ? filled : scan.boundary(data, filled)
-    if (cut > 0) scan.mergeCounts(totals, scan.count(data.subarray(0, cut)))
-    carry = filled - cut
-    if (eof) break
-    buffer.copyWithin(0, cut, filled)
-  }
+  const totals = countSpan(fd, 0, -1, chunkSize)
   figures[at + 1] = totals.lines
   figures[at + 2] = totals.words
   figures[at + 3] = totals.bytes
   figures[at + 4] = totals.chars
   figures[at + 5] = totals.invalid
   figures[at + 6] = totals.firstInvalid
+}
+
+/**
+ * Counts bytes `from` to `to` (-1: to the end) of an open file, reading at
+ * most `chunkSize` bytes at a time and cutting between characters.
+ */
+const countSpan = (fd: number, from: number, to: number, chunkSize: number): scan.Totals => {
+  if (buffer.length !== chunkSize + 8) buffer = new Uint8Array(chunkSize + 8)
+  const totals = scan.emptyTotals()
+  let lead = 0
+  let position = from
+  let carry = 0
+  for (;;) {
+    let filled = carry
+    let eof = false
+    // fill the chunk (a read may return less than asked without being at the end)
+    while (filled < chunkSize + carry) {
+      const want = to < 0 ? chunkSize + carry - filled : Math.min(chunkSize + carry - filled, to - position)
+      const read = want === 0 ? 0 : fs.readSync(fd, buffer, filled, want, position)
+      if (read === 0) {
+        eof = true
+        break
+      }
+      filled += read
+      position += read
+    }
+    const data = buffer.subarray(0, filled)
+    // cut after the last whole character: the rest starts the next chunk
+    const cut = eof ? filled : scan.boundary(data, filled)
+    if (cut > 0) {
+      const counts = scan.count(data.subarray(0, cut))
+      if (lead === 0) lead = counts.lead
+      scan.mergeCounts(totals, counts)
+    }
+    carry = filled - cut
+    if (eof) break
+    buffer.copyWithin(0, cut, filled)
+  }
+  spanLead = lead
+  return totals
+}
+
+/** The class of the first character of the last span counted that is not neutral (see `scan.Counts.lead`). */
+let spanLead = 0
+
+/**
+ * Where the range of a file that starts at `offset` begins: `offset`, or the
+ * start of the character that `offset` falls inside. Both ranges that meet
+ * there find the same cut, from the same bytes.
+ */
+const rangeStart = (fd: number, offset: number): number => {
+  if (offset === 0) return 0
+  const back = Math.min(offset, 6)
+  const bytes = new Uint8Array(back)
+  const read = fs.readSync(fd, bytes, 0, back, offset - back)
+  // a file cut short since it was listed: the range starts at its end
+  if (read < back) return offset
+  return offset - back + scan.boundary(bytes, back)
+}
+
+/**
+ * Counts the range `[start, end)` of a file (`end` -1: to the end of the
+ * file), moved back to character boundaries (see `rangeStart`), so that a
+ * file's ranges, counted on any threads, merge in order into its counts
+ * exactly as its whole bytes would count.
+ */
+export const countRange = (path: string, start: number, end: number, chunkSize: number): scan.Counts => {
+  const fd = fs.openSync(path, O_RDONLY | O_NONBLOCK)
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error(`${path}: not a regular file`), { code: "EINVAL" })
+    const from = rangeStart(fd, start)
+    const to = end < 0 ? -1 : rangeStart(fd, end)
+    const totals = countSpan(fd, from, to, chunkSize)
+    const { inWord, ...counts } = totals
+    return { ...counts, lead: spanLead, end: spanLead === 0 ? -1 : inWord ? 1 : 0 }
+  } finally {
+    fs.closeSync(fd)
+  }
 }

@@ -16,6 +16,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import * as Semaphore from "effect/Semaphore"
 import * as Schedule from "effect/Schedule"
 import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
@@ -25,7 +27,16 @@ import * as Future from "../Future.ts"
 import * as IoExecutor from "../IoExecutor.ts"
 import * as batch_ from "./batch.ts"
 import * as scan from "./scan.ts"
-import { Count, CountFiles, FileError, InvalidUtf8Error, LineTooLongError, Transform, Validate } from "./tasks.ts"
+import {
+  Count,
+  CountFiles,
+  CountRange,
+  FileError,
+  InvalidUtf8Error,
+  LineTooLongError,
+  Transform,
+  Validate
+} from "./tasks.ts"
 
 /** What the processor does to each file. */
 export type Mode = "analyze" | "transform" | "validate"
@@ -146,77 +157,122 @@ const io = <A>(file: string, f: () => Promise<A>) => Effect.tryPromise({ try: f,
 const awaitOrCancel = <A, E>(future: Future.Future<A, E>) =>
   Future.await(future).pipe(Effect.onInterrupt(() => Future.cancel(future)))
 
+/** What the walk selects, and what it reports. */
+interface WalkOptions {
+  readonly ext: ReadonlyArray<string> | undefined
+  readonly extCaseSensitive?: boolean | undefined
+  /** A directory not to enter (transform's output inside the input tree). */
+  readonly exclude: string | undefined
+  /** Directories listed at once. Default 8. */
+  readonly listing?: number | undefined
+}
+
 /**
- * Lists the regular files (and named pipes) under `root`, each directory read
- * as a task on the I/O executor. Symbolic links to files are followed (a
- * broken one is listed, so it is reported); links to directories are not.
- * A directory that cannot be read is reported as a failed entry.
+ * Walks the tree under `root`, handing each directory's selected files to
+ * `emit` as soon as it is listed (each directory read as a task on the I/O
+ * executor), and each directory that cannot be read, as a failed outcome, to
+ * `unreadable`. What is selected (see the README's "Which files"):
+ * - regular files, and named pipes;
+ * - symbolic links to either (followed: the link is listed under its own
+ *   name); a broken link, or a loop of links, is listed too, so that it is
+ *   reported as failing, as `wc` reports it;
+ * - not symbolic links to directories (so no directory is entered twice and
+ *   no loop can form), nor devices or sockets;
+ * - a file with several hard links is listed once per path, as `find` does.
  */
-export const walk = (
+const walkInto = (
   root: string,
-  options: {
-    readonly ext: ReadonlyArray<string> | undefined
-    readonly extCaseSensitive?: boolean | undefined
-    readonly exclude: string | undefined
-    /** Called as files are found, with how many so far. */
-    readonly onFound?: ((count: number) => void) | undefined
-  }
+  options: WalkOptions,
+  emit: (files: Array<Entry>) => Effect.Effect<void>,
+  unreadable: (outcome: Outcome) => void
 ) =>
   Effect.gen(function* () {
     const executor = yield* IoExecutor.IoExecutor
-    const files: Array<Entry> = []
-    const unreadable: Array<Outcome> = []
     const exts = options.extCaseSensitive ? options.ext : options.ext?.map((e) => e.toLowerCase())
     const keep = (name: string) => {
       if (exts === undefined) return true
       const n = options.extCaseSensitive ? name : name.toLowerCase()
       return exts.some((e) => n.endsWith(e) && n.length > e.length)
     }
-    const visit = (dir: string): Effect.Effect<void> =>
+    const list = async (dir: string, rel: string) => {
+      const entries = await fs.readdir(dir, { withFileTypes: true })
+      const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep
+      const found: Array<Promise<Entry | undefined>> = []
+      const dirs: Array<readonly [string, string]> = []
+      for (const d of entries) {
+        const p = prefix + d.name
+        const r = rel === "" ? d.name : `${rel}/${d.name}`
+        if (d.isDirectory()) {
+          if (p !== options.exclude) dirs.push([p, r])
+          continue
+        }
+        if (!keep(d.name) || !(d.isFile() || d.isFIFO() || d.isSymbolicLink())) continue
+        found.push(
+          (d.isSymbolicLink() ? fs.stat(p).catch(() => undefined) : fs.lstat(p)).then((st) =>
+            st !== undefined && !st.isFile() && !st.isFIFO()
+              ? undefined
+              : { path: p, rel: r, size: st?.size ?? 0, fifo: st?.isFIFO() === true }
+          )
+        )
+      }
+      return { found: (await Promise.all(found)).filter((e) => e !== undefined), dirs }
+    }
+    // a directory holds a permit from its listing until `emit` has taken its files (which
+    // waits while the consumer is behind), so that at most `listing` directories' files
+    // are held here, however wide the tree
+    const permits = yield* Semaphore.make(options.listing ?? 8)
+    const listOne = (dir: string, rel: string) =>
       Effect.gen(function* () {
         const listed = yield* executor
-          .submit(
-            io(dir, async () => {
-              const entries = await fs.readdir(dir, { withFileTypes: true })
-              const found: Array<Entry> = []
-              const dirs: Array<string> = []
-              for (const d of entries) {
-                const p = path.join(dir, d.name)
-                if (d.isDirectory()) {
-                  if (p !== options.exclude) dirs.push(p)
-                  continue
-                }
-                if (!keep(d.name) || !(d.isFile() || d.isFIFO() || d.isSymbolicLink())) continue
-                const st = d.isSymbolicLink() ? await fs.stat(p).catch(() => undefined) : await fs.lstat(p)
-                if (st !== undefined && !st.isFile() && !st.isFIFO()) continue
-                found.push({
-                  path: p,
-                  rel: path.relative(root, p).split(path.sep).join("/"),
-                  size: st?.size ?? 0,
-                  fifo: st?.isFIFO() === true
-                })
-              }
-              return { found, dirs }
-            })
-          )
+          .submit(io(dir, () => list(dir, rel)))
           .pipe(Effect.flatMap(awaitOrCancel), Effect.exit)
         if (Exit.isFailure(listed)) {
           const error = Exit.findErrorOption(listed)
-          unreadable.push({
+          unreadable({
             status: "error",
-            file: `${path.relative(root, dir) || "."}/`,
+            file: `${rel || "."}/`,
             bytes: 0,
             attempts: 1,
             ms: 0,
             error: { tag: "FileError", message: error._tag === "Some" ? String(error.value) : "unreadable" }
           })
-          return
+          return []
         }
-        files.push(...listed.value.found)
-        options.onFound?.(files.length)
-        yield* Effect.forEach(listed.value.dirs, visit, { concurrency: "unbounded", discard: true })
-      }).pipe(Effect.orDie)
-    yield* visit(root)
+        if (listed.value.found.length > 0) yield* emit(listed.value.found)
+        return listed.value.dirs
+      }).pipe(Semaphore.withPermit(permits))
+    const visit = (dir: string, rel: string): Effect.Effect<void> =>
+      Effect.flatMap(listOne(dir, rel), (dirs) =>
+        Effect.forEach(dirs, ([d, r]) => visit(d, r), { concurrency: "unbounded", discard: true })
+      ).pipe(Effect.orDie)
+    yield* visit(root, "")
+  })
+
+/**
+ * Lists the files under `root` that the processor selects (see `walkInto`),
+ * sorted by their path relative to `root`; directories that cannot be read
+ * come back as failed outcomes.
+ */
+export const walk = (
+  root: string,
+  options: WalkOptions & {
+    /** Called as files are found, with how many so far. */
+    readonly onFound?: ((count: number) => void) | undefined
+  }
+) =>
+  Effect.gen(function* () {
+    const files: Array<Entry> = []
+    const unreadable: Array<Outcome> = []
+    yield* walkInto(
+      root,
+      options,
+      (found) =>
+        Effect.sync(() => {
+          for (const f of found) files.push(f)
+          options.onFound?.(files.length)
+        }),
+      (u) => unreadable.push(u)
+    )
     files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
     return { files, unreadable }
   })
@@ -320,6 +376,35 @@ const pipelined = <A, E>(
   )
 }
 
+/** Ranges of one file on the CPU executor at once: enough for every worker and one sent ahead to each. */
+const rangesInFlight = 4
+
+/**
+ * Submits a task per item, at most `inFlight` outstanding, handing each
+ * result to `merge` in order. Outstanding futures are cancelled if this ends
+ * early (a failure, a timeout, an interruption).
+ */
+const inOrder = <I, A, E>(
+  items: ReadonlyArray<I>,
+  inFlight: number,
+  submit: (item: I) => Effect.Effect<Future.Future<A, E>, unknown>,
+  merge: (result: A) => Effect.Effect<void, unknown>
+) => {
+  const pending: Array<Future.Future<A, E>> = []
+  let next = 0
+  return Effect.whileLoop({
+    while: () => next < items.length || pending.length > 0,
+    body: () =>
+      next < items.length && pending.length < inFlight
+        ? Effect.map(submit(items[next++]), (future) => void pending.push(future))
+        : Effect.flatMap(Future.await(pending[0]), (a) => {
+            pending.shift()
+            return merge(a)
+          }),
+    step: () => {}
+  }).pipe(Effect.onExit(() => Future.cancelAll(pending.splice(0))))
+}
+
 /** Processes one file in the given mode (one attempt, no timeout: the caller adds both). */
 export const processFile = (file: Entry, options: RunOptions, target: string | undefined) =>
   Effect.gen(function* () {
@@ -333,12 +418,23 @@ export const processFile = (file: Entry, options: RunOptions, target: string | u
     switch (options.mode) {
       case "analyze": {
         const totals = scan.emptyTotals()
-        yield* pipelined(
-          file,
-          chunking,
-          (chunk) => cpu.submit(Count, chunk, transfer(chunk)),
-          (counts) => Effect.sync(() => scan.mergeCounts(totals, counts))
-        )
+        const merge = (counts: scan.Counts) => Effect.sync(() => scan.mergeCounts(totals, counts))
+        if (file.fifo) yield* pipelined(file, chunking, (chunk) => cpu.submit(Count, chunk, transfer(chunk)), merge)
+        else {
+          // a regular file: the workers read its ranges themselves, several at once
+          const ranges: Array<{ readonly start: number; readonly end: number }> = []
+          for (let start = 0; ; start += options.chunkSize) {
+            const last = start + options.chunkSize >= file.size
+            ranges.push({ start, end: last ? -1 : start + options.chunkSize })
+            if (last) break
+          }
+          yield* inOrder(
+            ranges,
+            rangesInFlight,
+            (range) => cpu.submit(CountRange, { path: file.path, ...range, chunkSize: options.chunkSize }),
+            merge
+          )
+        }
         const { inWord: _, ...counts } = totals
         return analyzed(counts)
       }
@@ -418,18 +514,20 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
       (empty) => Effect.flatMap(cpu.submit(Count, empty), awaitOrCancel),
       { concurrency: "unbounded", discard: true }
     ).pipe(Effect.forkChild)
-    const { files, unreadable } = yield* walk(options.dir, {
-      ext: options.ext,
-      extCaseSensitive: options.extCaseSensitive,
-      exclude: outDir,
-      onFound: (count) => (report.total = count)
-    })
-    report.total = files.length + unreadable.length
-    report.scanning = false
-    report.totalBytes = files.reduce((sum, f) => sum + f.size, 0)
-    for (const u of unreadable) record(report, u)
-    const inputs = new Set(files.map((f) => path.resolve(f.path)))
-    yield* Fiber.join(warm)
+    const walkOptions = { ext: options.ext, extCaseSensitive: options.extCaseSensitive, exclude: outDir }
+    // transform lists the whole tree first, so that no output can overwrite an input that
+    // is not listed yet; analyze and validate process files while the tree is listed
+    let inputs: Set<string> | undefined
+    let files: ReadonlyArray<Entry> = []
+    if (options.mode === "transform") {
+      const walked = yield* walk(options.dir, { ...walkOptions, onFound: (count) => (report.total = count) })
+      files = walked.files
+      report.total = files.length + walked.unreadable.length
+      report.scanning = false
+      report.totalBytes = files.reduce((sum, f) => sum + f.size, 0)
+      for (const u of walked.unreadable) record(report, u)
+      inputs = new Set(files.map((f) => path.resolve(f.path)))
+    }
 
     const one = (file: Entry) =>
       Effect.gen(function* () {
@@ -437,7 +535,7 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
         const target = outDir === undefined ? undefined : path.join(outDir, file.rel)
         let attempts = 0
         const exit = yield* Effect.exit(
-          target !== undefined && inputs.has(target)
+          target !== undefined && inputs?.has(target) === true
             ? Effect.fail(
                 new FileError({ path: file.rel, code: "EEXIST", reason: "the output would overwrite an input" })
               )
@@ -465,37 +563,84 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
       })
 
     const concurrency = options.ioWorkers * 2
-    if (options.mode === "analyze") {
-      // small and medium files go in batches that a worker reads and counts itself (see
-      // batch.ts); large files and named pipes go one by one, read here in chunks that the
-      // workers count in parallel
-      const { batches, single } = plan(files, options.chunkSize)
-      const runBatch = (batch: ReadonlyArray<Entry>) =>
-        Effect.gen(function* () {
-          const exit = yield* cpu
-            .submit(
-              CountFiles,
-              { paths: batch.map((f) => f.path).join("\0"), chunkSize: options.chunkSize },
-              { timeout: options.timeout }
-            )
-            .pipe(Effect.flatMap(awaitOrCancel), Effect.exit)
-          if (Exit.isFailure(exit)) {
-            if (Exit.hasInterrupts(exit)) return yield* Effect.interrupt
-            // the batch failed as a whole (it timed out, its worker died): each file on its
-            // own, with its own time limit and retries
-            return yield* Effect.forEach(batch, one, { concurrency, discard: true })
+    if (options.mode === "transform") {
+      yield* Fiber.join(warm)
+      yield* Effect.forEach(files, one, { concurrency, discard: true })
+      report.endedAt = now()
+      return report
+    }
+
+    // small and medium files go in batches that a worker reads and counts itself (see
+    // batch.ts); large files and named pipes go one by one, read here in chunks that the
+    // workers count in parallel
+    const runBatch = (batch: ReadonlyArray<Entry>) =>
+      Effect.gen(function* () {
+        const exit = yield* cpu
+          .submit(
+            CountFiles,
+            { paths: batch.map((f) => f.path).join("\0"), chunkSize: options.chunkSize },
+            { timeout: options.timeout }
+          )
+          .pipe(Effect.flatMap(awaitOrCancel), Effect.exit)
+        if (Exit.isFailure(exit)) {
+          if (Exit.hasInterrupts(exit)) return yield* Effect.interrupt
+          // the batch failed as a whole (it timed out, its worker died): each file on its
+          // own, with its own time limit and retries
+          return yield* Effect.forEach(batch, one, { concurrency, discard: true })
+        }
+        const redo = recordBatch(report, batch, exit.value)
+        if (redo.length > 0) yield* Effect.forEach(redo, one, { concurrency, discard: true })
+      })
+
+    // the walk hands work over through a bounded queue, as batches (analyze) and single
+    // files: a tree of any size is never held in memory at once, and files are processed
+    // while the rest is listed
+    const analyze = options.mode === "analyze"
+    // analyze: a consumer per batch in flight (two a worker: one running, one sent ahead);
+    // validate: one per file being read
+    const consumers = analyze ? maxWorkers * 2 : concurrency
+    const queue = yield* Queue.bounded<Work, Cause.Done>(2 * consumers)
+    const batcher = makeBatcher(options.chunkSize)
+    const producer = walkInto(
+      options.dir,
+      { ...walkOptions, listing: options.ioWorkers },
+      (found) =>
+        Effect.suspend(() => {
+          report.total += found.length
+          const work: Array<Work> = []
+          for (const f of found) {
+            report.totalBytes += f.size
+            if (analyze) batcher.add(f, work)
+            else work.push(f)
           }
-          const redo = recordBatch(report, batch, exit.value)
-          if (redo.length > 0) yield* Effect.forEach(redo, one, { concurrency, discard: true })
+          return work.length === 0 ? Effect.void : Queue.offerAll(queue, work)
+        }),
+      (u) => {
+        report.total++
+        record(report, u)
+      }
+    ).pipe(
+      Effect.andThen(Effect.suspend(() => Queue.offerAll(queue, batcher.flush()))),
+      Effect.ensuring(
+        Effect.suspend(() => {
+          report.scanning = false
+          return Queue.end(queue)
         })
-      yield* Effect.all(
-        [
-          Effect.forEach(batches, runBatch, { concurrency: maxWorkers * 2, discard: true }),
-          Effect.forEach(single, one, { concurrency, discard: true })
-        ],
-        { concurrency: "unbounded", discard: true }
       )
-    } else yield* Effect.forEach(files, one, { concurrency, discard: true })
+    )
+    const consumer = Effect.gen(function* () {
+      for (;;) {
+        const work = yield* Queue.take(queue).pipe(Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined)))
+        if (work === undefined) return
+        yield* isBatch(work) ? runBatch(work) : one(work)
+      }
+    })
+    const walking = yield* Effect.forkChild(producer)
+    yield* Fiber.join(warm)
+    yield* Effect.all([Fiber.join(walking), ...Array.from({ length: consumers }, () => consumer)], {
+      concurrency: "unbounded",
+      discard: true
+    })
     report.endedAt = now()
     return report
   }).pipe(
@@ -510,31 +655,41 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
 /** Files per batch at most. */
 const batchFiles = 256
 
+/** Work for a consumer: a batch of files for a worker to read and count, or one file. */
+type Work = ReadonlyArray<Entry> | Entry
+
+const isBatch = (work: Work): work is ReadonlyArray<Entry> => Array.isArray(work)
+
 /**
- * Splits the files of an analyze run: regular files of at most 8 chunks in
- * batches of at most `batchFiles` files and 4 chunks' worth of bytes (a file
- * larger than that is a batch of its own); larger files and named pipes one by one.
+ * Groups the files of an analyze run as they are found: regular files of at
+ * most 8 chunks in batches of at most `batchFiles` files and 4 chunks' worth
+ * of bytes (a file larger than that is a batch of its own); larger files and
+ * named pipes alone, read on the per-file path.
  */
-export const plan = (files: ReadonlyArray<Entry>, chunkSize: number) => {
-  const batches: Array<Array<Entry>> = []
-  const single: Array<Entry> = []
+export const makeBatcher = (chunkSize: number) => {
   let batch: Array<Entry> = []
   let bytes = 0
-  for (const file of files) {
-    if (file.fifo || file.size > 8 * chunkSize) {
-      single.push(file)
-      continue
-    }
-    if (batch.length > 0 && (batch.length >= batchFiles || bytes + file.size > 4 * chunkSize)) {
-      batches.push(batch)
-      batch = []
-      bytes = 0
-    }
-    batch.push(file)
-    bytes += file.size
+  const flush = (): Array<Work> => {
+    if (batch.length === 0) return []
+    const full = batch
+    batch = []
+    bytes = 0
+    return [full]
   }
-  if (batch.length > 0) batches.push(batch)
-  return { batches, single }
+  return {
+    /** Adds a file, pushing onto `work` whatever is ready. */
+    add: (file: Entry, work: Array<Work>): void => {
+      if (file.fifo || file.size > 8 * chunkSize) {
+        work.push(file)
+        return
+      }
+      if (batch.length >= batchFiles || bytes + file.size > 4 * chunkSize) work.push(...flush())
+      batch.push(file)
+      bytes += file.size
+    },
+    /** The batch being filled, if any. */
+    flush
+  }
 }
 
 /**

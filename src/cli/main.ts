@@ -94,6 +94,9 @@ export const parseExt = (input: string): Effect.Effect<ReadonlyArray<string>, Us
 /** The worker entry next to this module, as .ts from source or .js from dist/. */
 const workerUrl = new URL(`./worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url)
 
+/** The young generation of each worker's heap, in MB (see `resourceLimits` below). */
+const workerYoungGenerationMb = 4
+
 const write = (stream: NodeJS.WriteStream, text: string) => Effect.sync(() => void stream.write(text))
 
 /** Draws progress on stderr until interrupted: a bar on a terminal, a plain line a second otherwise. */
@@ -211,7 +214,16 @@ export const files = (flags: Flags) =>
     })
     const executors = Layer.mergeAll(
       IoExecutor.layer({ maxWorkers: flags.ioWorkers, name: "files-io" }),
-      CpuExecutor.layer({ worker: workerUrl, maxWorkers: flags.workers, minWorkers: flags.workers, name: "files-cpu" })
+      CpuExecutor.layer({
+        worker: workerUrl,
+        maxWorkers: flags.workers,
+        minWorkers: flags.workers,
+        name: "files-cpu",
+        // a worker keeps nothing between tasks but its buffer and tables (and a chunk it is
+        // sent is an ArrayBuffer, outside the V8 heap): a young generation of V8's default
+        // size (up to 64 MB per semi-space here) only costs resident memory
+        resourceLimits: { maxYoungGenerationSizeMb: workerYoungGenerationMb }
+      })
     )
     const work = Files.run(options, report, now).pipe(Effect.provide(executors))
     const exit = yield* (

@@ -28,8 +28,13 @@ export const rates = (report: Report, now: number) => {
 
 /** One progress line; with `width`, a bar of that many cells leads it. */
 export const progressLine = (report: Report, now: number, width?: number): string => {
-  if (report.scanning) return `scanning… ${int(report.total)} file${report.total === 1 ? "" : "s"} found`
   const r = rates(report, now)
+  const found = `${int(report.total)} file${report.total === 1 ? "" : "s"} found`
+  if (report.scanning)
+    // files are processed while the tree is listed: no total (nor bar, nor ETA) yet
+    return r.done === 0
+      ? `scanning… ${found}`
+      : `scanning… ${found}, ${r.done} done, ${r.filesPerSecond.toFixed(0)} files/s, ${mb(r.bytesPerSecond)}/s, ${report.failed} failed`
   const ratio = report.total === 0 ? 0 : r.done / report.total
   const bar =
     width === undefined

@@ -94,3 +94,14 @@ export class LineTooLongError extends Schema.TaggedError<LineTooLongError>()("Li
     return `a line is longer than ${this.limit} bytes`
   }
 }
+
+/**
+ * Reads and counts a range of bytes of a large file in the worker (see
+ * `batch.countRange`): the ranges of a file go to every worker at once, and
+ * merge in order as chunks do. `end` -1 is the end of the file.
+ */
+export const CountRange = Task.make("files/CountRange", {
+  payload: Schema.Struct({ path: Schema.String, start: Int, end: Int, chunkSize: Int }),
+  success: Count.success,
+  error: FileError
+})
