@@ -28,6 +28,16 @@ export const STRIDE = 8
 export const OK = 0
 export const ERROR = 1
 export const REDO = 2
+/** A regular file of more than `largeChunks` chunks, not read: its size is figure 3. */
+export const LARGE = 3
+/** Not opened: the batch had read its budget of bytes before it. */
+export const LEFT = 4
+
+/** A file of more chunks than this is counted in ranges, on every worker, not in a batch. */
+export const largeChunks = 8
+
+/** A batch stops after the file that takes it past this many chunks' worth of bytes. */
+export const budgetChunks = 4
 
 /**
  * Figures of file `i` of a batch, at `i * STRIDE`: status, lines, words,
@@ -49,8 +59,12 @@ let buffer = new Uint8Array(0)
 const { O_RDONLY, O_NONBLOCK } = fs.constants
 
 /**
- * Reads and counts every file of `paths` (in this thread, synchronously),
- * in chunks of at most `chunkSize` bytes.
+ * Reads and counts the files of `paths` in order (in this thread,
+ * synchronously), in chunks of at most `chunkSize` bytes: a file of more than
+ * `largeChunks` chunks is left for the ranges path (`LARGE`), and once the
+ * batch has read `budgetChunks` chunks' worth, the files after are `LEFT`, so
+ * that a batch takes a bounded time whatever the sizes of its files (which
+ * the walk does not ask for).
  */
 export const countFiles = (
   paths: ReadonlyArray<string>,
@@ -58,18 +72,30 @@ export const countFiles = (
 ): { readonly figures: Figures; readonly errors: Array<BatchError> } => {
   const figures = new Float64Array(paths.length * STRIDE)
   const errors: Array<BatchError> = []
+  let bytes = 0
   for (let i = 0; i < paths.length; i++) {
     const at = i * STRIDE
+    if (bytes >= budgetChunks * chunkSize) {
+      for (let j = i; j < paths.length; j++) figures[j * STRIDE] = LEFT
+      break
+    }
     const started = performance.now()
     let fd = -1
     try {
       // O_NONBLOCK: a file that became a named pipe since the walk never blocks the open
       fd = fs.openSync(paths[i], O_RDONLY | O_NONBLOCK)
-      if (!fs.fstatSync(fd).isFile()) {
+      const stat = fs.fstatSync(fd)
+      if (!stat.isFile()) {
         figures[at] = REDO
         continue
       }
+      if (stat.size > largeChunks * chunkSize) {
+        figures[at] = LARGE
+        figures[at + 3] = stat.size
+        continue
+      }
       countInto(fd, chunkSize, figures, at)
+      bytes += figures[at + 3]
       figures[at] = OK
     } catch (e) {
       figures[at] = ERROR

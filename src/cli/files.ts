@@ -71,6 +71,7 @@ export interface Entry {
   readonly path: string
   /** Relative to the root, with `/` separators. */
   readonly rel: string
+  /** Its size when listed, or -1 if the walk did not ask (analyze: the worker that reads it does). */
   readonly size: number
   /** A named pipe (or a link to one): read only on the per-file path, which never blocks on it. */
   readonly fifo?: boolean | undefined
@@ -106,7 +107,10 @@ export interface Report {
   /** The directory is still being listed: `total` is what was found so far. */
   scanning: boolean
   total: number
+  /** The size of the files found, as far as the walk knows it (see `sizesKnown`). */
   totalBytes: number
+  /** Whether the walk asked every file's size (analyze leaves it to the workers): else ETAs count files. */
+  sizesKnown: boolean
   readonly outcomes: Array<Outcome>
   bytesDone: number
   failed: number
@@ -123,6 +127,7 @@ export const makeReport = (mode: Mode, dir: string, startedAt: number): Report =
   scanning: true,
   total: 0,
   totalBytes: 0,
+  sizesKnown: mode !== "analyze",
   outcomes: [],
   bytesDone: 0,
   failed: 0,
@@ -165,6 +170,8 @@ interface WalkOptions {
   readonly exclude: string | undefined
   /** Directories listed at once. Default 8. */
   readonly listing?: number | undefined
+  /** Ask the size of every regular file (one `lstat` each); else it is -1. Default true. */
+  readonly sizes?: boolean | undefined
 }
 
 /**
@@ -189,6 +196,7 @@ const walkInto = (
   Effect.gen(function* () {
     const executor = yield* IoExecutor.IoExecutor
     const exts = options.extCaseSensitive ? options.ext : options.ext?.map((e) => e.toLowerCase())
+    const sizes = options.sizes ?? true
     const keep = (name: string) => {
       if (exts === undefined) return true
       const n = options.extCaseSensitive ? name : name.toLowerCase()
@@ -197,6 +205,7 @@ const walkInto = (
     const list = async (dir: string, rel: string) => {
       const entries = await fs.readdir(dir, { withFileTypes: true })
       const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep
+      const known: Array<Entry> = []
       const found: Array<Promise<Entry | undefined>> = []
       const dirs: Array<readonly [string, string]> = []
       for (const d of entries) {
@@ -207,6 +216,10 @@ const walkInto = (
           continue
         }
         if (!keep(d.name) || !(d.isFile() || d.isFIFO() || d.isSymbolicLink())) continue
+        if (d.isFile() && !sizes) {
+          known.push({ path: p, rel: r, size: -1 })
+          continue
+        }
         found.push(
           (d.isSymbolicLink() ? fs.stat(p).catch(() => undefined) : fs.lstat(p)).then((st) =>
             st !== undefined && !st.isFile() && !st.isFIFO()
@@ -215,7 +228,9 @@ const walkInto = (
           )
         )
       }
-      return { found: (await Promise.all(found)).filter((e) => e !== undefined), dirs }
+      if (found.length === 0) return { found: known, dirs }
+      for (const e of await Promise.all(found)) if (e !== undefined) known.push(e)
+      return { found: known, dirs }
     }
     // a directory holds a permit from its listing until `emit` has taken its files (which
     // waits while the consumer is behind), so that at most `listing` directories' files
@@ -546,7 +561,12 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
                   .pipe(Effect.flatMap(awaitOrCancel))
               }).pipe(Effect.retry({ schedule: backoff, times: options.retries, while: retryable }))
         )
-        const base = { file: file.rel, bytes: file.size, attempts: Math.max(attempts, 1), ms: now() - started }
+        const base = {
+          file: file.rel,
+          bytes: Math.max(file.size, 0),
+          attempts: Math.max(attempts, 1),
+          ms: now() - started
+        }
         if (Exit.isSuccess(exit)) return record(report, { status: "ok", ...base, ...exit.value })
         if (Exit.hasInterrupts(exit)) return yield* Effect.interrupt
         const error = Exit.findErrorOption(exit)
@@ -573,7 +593,7 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
     // small and medium files go in batches that a worker reads and counts itself (see
     // batch.ts); large files and named pipes go one by one, read here in chunks that the
     // workers count in parallel
-    const runBatch = (batch: ReadonlyArray<Entry>) =>
+    const runBatch = (batch: ReadonlyArray<Entry>): Effect.Effect<void, never, CpuExecutor.CpuExecutor> =>
       Effect.gen(function* () {
         const exit = yield* cpu
           .submit(
@@ -588,8 +608,9 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
           // own, with its own time limit and retries
           return yield* Effect.forEach(batch, one, { concurrency, discard: true })
         }
-        const redo = recordBatch(report, batch, exit.value)
+        const { redo, left } = recordBatch(report, batch, exit.value)
         if (redo.length > 0) yield* Effect.forEach(redo, one, { concurrency, discard: true })
+        if (left.length > 0) yield* runBatch(left)
       })
 
     // the walk hands work over through a bounded queue, as batches (analyze) and single
@@ -603,13 +624,14 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
     const batcher = makeBatcher(options.chunkSize)
     const producer = walkInto(
       options.dir,
-      { ...walkOptions, listing: options.ioWorkers },
+      // analyze: the worker that reads a file asks its size, not the walk
+      { ...walkOptions, listing: options.ioWorkers, sizes: !analyze },
       (found) =>
         Effect.suspend(() => {
           report.total += found.length
           const work: Array<Work> = []
           for (const f of found) {
-            report.totalBytes += f.size
+            if (f.size > 0) report.totalBytes += f.size
             if (analyze) batcher.add(f, work)
             else work.push(f)
           }
@@ -679,29 +701,35 @@ export const makeBatcher = (chunkSize: number) => {
   return {
     /** Adds a file, pushing onto `work` whatever is ready. */
     add: (file: Entry, work: Array<Work>): void => {
-      if (file.fifo || file.size > 8 * chunkSize) {
+      if (file.fifo || file.size > batch_.largeChunks * chunkSize) {
         work.push(file)
         return
       }
-      if (batch.length >= batchFiles || bytes + file.size > 4 * chunkSize) work.push(...flush())
+      const size = Math.max(file.size, 0)
+      if (batch.length >= batchFiles || bytes + size > batch_.budgetChunks * chunkSize) work.push(...flush())
       batch.push(file)
-      bytes += file.size
+      bytes += size
     },
     /** The batch being filled, if any. */
     flush
   }
 }
 
+/** A count from a worker's figures, as a small integer where it is one (a double otherwise). */
+const int = (x: number) => (x <= 0x3fffffff && x >= -0x40000000 ? x | 0 : x)
+
 /**
- * Records the outcome of every file of a batch a worker counted; returns the
- * files to run again on their own: those that were not regular files when
- * opened, and those whose read failed with an error that retrying may mend.
+ * Records the outcome of every file of a batch a worker counted. Returns the
+ * files to run again on their own (`redo`): those that were not regular files
+ * when opened (as named pipes: read without blocking), large ones (with their
+ * size, for the ranges path), and those whose read failed with an error that
+ * retrying may mend; and the files the batch left for another (`left`).
  */
 const recordBatch = (
   report: Report,
   batch: ReadonlyArray<Entry>,
   result: { readonly figures: Uint8Array; readonly errors: ReadonlyArray<batch_.BatchError> }
-): Array<Entry> => {
+): { readonly redo: Array<Entry>; readonly left: Array<Entry> } => {
   const raw = result.figures
   const figures =
     raw.byteOffset % 8 === 0
@@ -709,6 +737,7 @@ const recordBatch = (
       : new Float64Array(raw.slice().buffer)
   const errors = new Map(result.errors.map((e) => [e.index, e]))
   const redo: Array<Entry> = []
+  const left: Array<Entry> = []
   for (let i = 0; i < batch.length; i++) {
     const file = batch[i]
     const at = i * batch_.STRIDE
@@ -716,12 +745,12 @@ const recordBatch = (
     switch (figures[at]) {
       case batch_.OK: {
         const counts = {
-          lines: figures[at + 1],
-          words: figures[at + 2],
-          bytes: figures[at + 3],
-          chars: figures[at + 4],
-          invalid: figures[at + 5],
-          firstInvalid: figures[at + 6]
+          lines: int(figures[at + 1]),
+          words: int(figures[at + 2]),
+          bytes: int(figures[at + 3]),
+          chars: int(figures[at + 4]),
+          invalid: int(figures[at + 5]),
+          firstInvalid: int(figures[at + 6])
         }
         record(report, { status: "ok", file: file.rel, bytes: counts.bytes, attempts: 1, ms, ...analyzed(counts) })
         break
@@ -731,14 +760,27 @@ const recordBatch = (
         const error = fileError(file.path, e ?? { code: "ERROR", message: "unreadable" })
         if (retryable(error)) redo.push(file)
         else
-          record(report, { status: "error", file: file.rel, bytes: file.size, attempts: 1, ms, error: describe(error) })
+          record(report, {
+            status: "error",
+            file: file.rel,
+            bytes: Math.max(file.size, 0),
+            attempts: 1,
+            ms,
+            error: describe(error)
+          })
         break
       }
+      case batch_.LARGE:
+        redo.push({ ...file, size: figures[at + 3] })
+        break
+      case batch_.LEFT:
+        left.push(file)
+        break
       default:
-        redo.push(file)
+        redo.push({ ...file, fifo: true })
     }
   }
-  return redo
+  return { redo, left }
 }
 
 const record = (report: Report, outcome: Outcome) => {

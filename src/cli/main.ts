@@ -204,7 +204,10 @@ export const files = (flags: Flags) =>
     const finish = Effect.gen(function* () {
       report.endedAt = yield* Clock.currentTimeMillis
       yield* flags.json
-        ? write(process.stdout, `${Report.json(report)}\n`)
+        ? Effect.sync(() => {
+            for (const piece of Report.jsonPieces(report)) process.stdout.write(piece)
+            process.stdout.write("\n")
+          })
         : write(process.stdout, `${Report.summary(report)}\n`)
       if (Option.isSome(flags.report)) {
         const file = flags.report.value
