@@ -3,10 +3,10 @@
 //
 // Corpora (see filesCorpus.ts): `big` (537 MB in 201 files, one of 268 MB), `small` (30,000
 // generated files, median 3 KB, a tail up to 8 MB, nested folders, links) and `usr-share`
-// (this machine's /usr/share, where it exists). For each, the paths are those of
-// `find DIR \( -type f -o -xtype f \) -print0` (regular files, and symbolic links to regular
-// files), which is what the processor selects on a tree without named pipes or broken links
-// (the bench checks that the two lists are equal, path for path). wc runs as
+// (this machine's /usr/share, where it exists). For each, the paths are those that find
+// selects with the README's expression for what the processor selects (regular files, and
+// symbolic links but those to directories, devices and sockets), without named pipes (the
+// bench checks that the processor's list is the same, path for path). wc runs as
 // `wc --files0-from=LIST -lwmc` under LC_ALL=C.UTF-8 (one process, one core); the processor as
 // `files DIR --json --progress none --workers N`. Both read from the page cache (a warm-up
 // wc run first). Every run is a fresh process timed by /usr/bin/time (wall, user + system
@@ -82,9 +82,37 @@ const results: Array<Record<string, unknown>> = []
 const md: Array<string> = []
 let allAgree = true
 for (const { name, dir } of corpora) {
-  const listing = execFileSync("find", [dir, "(", "-type", "f", "-o", "-xtype", "f", ")", "-print0"], {
-    maxBuffer: 1 << 30
-  })
+  // the README's expression for what the processor selects, without named pipes (on which wc would wait)
+  const listing = spawnSync(
+    "find",
+    [
+      dir,
+      "(",
+      "-type",
+      "f",
+      "-o",
+      "-type",
+      "l",
+      "!",
+      "-xtype",
+      "d",
+      "!",
+      "-xtype",
+      "b",
+      "!",
+      "-xtype",
+      "c",
+      "!",
+      "-xtype",
+      "s",
+      "!",
+      "-xtype",
+      "p",
+      ")",
+      "-print0"
+    ],
+    { maxBuffer: 1 << 30 }
+  ).stdout
   const paths = listing
     .toString()
     .split("\0")
@@ -92,7 +120,7 @@ for (const { name, dir } of corpora) {
   const list = path.join(os.tmpdir(), `files-bench-list-${process.pid}`)
   fs.writeFileSync(list, listing)
   let bytes = 0
-  for (const p of paths) bytes += fs.statSync(p).size
+  for (const p of paths) bytes += fs.statSync(p, { throwIfNoEntry: false })?.size ?? 0
   const wcArgs = [`--files0-from=${list}`, "-l", "-w", "-m", "-c"]
   const wcEnv = { ...process.env, LC_ALL: "C.UTF-8" }
   spawnSync("wc", wcArgs, { env: wcEnv, maxBuffer: 1 << 30 }) // warm the page cache
