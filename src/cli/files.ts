@@ -1,13 +1,23 @@
 /**
- * The file processor: walks a directory and reads files on the I/O executor,
- * counts, validates or transforms their chunks on the CPU executor, and keeps
- * a report that is complete at any moment (so an interrupted run still has
- * its partial summary).
+ * The file processor: walks a directory on the I/O executor and counts,
+ * validates or transforms its files on the CPU executor, keeping a report that
+ * is complete at any moment (so an interrupted run still has its partial
+ * summary).
  *
- * Memory is bounded by design: a file is read in chunks of `chunkSize` bytes
+ * Analyze never moves a file's bytes through the main thread: small and
+ * medium files go to the workers as batches of paths, which a worker opens,
+ * reads and counts itself (`batch.ts`); a file of more than 8 chunks is cut
+ * into ranges that the workers read and count at once, merged in order; only
+ * named pipes are read here. Validate and transform read each file here in
+ * chunks and send them to the workers.
+ *
+ * Memory is bounded by design: the walk hands files over through a bounded
+ * queue while it lists the tree (transform lists it all first), holding at
+ * most `ioWorkers` directories' files; a worker reads into one buffer of a
+ * chunk it keeps; a file read here is read in chunks of `chunkSize` bytes
  * (longer only for a line that does not fit, up to `maxLineBytes`, when whole
- * lines are needed), each file has at most `chunksInFlight` chunks on the CPU
- * executor, and at most `2 × ioWorkers` files are open at once.
+ * lines are needed), with at most `chunksInFlight` chunks of it on the CPU
+ * executor, and at most `2 × ioWorkers` files open at once.
  *
  * @internal
  */
@@ -590,9 +600,9 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
       return report
     }
 
-    // small and medium files go in batches that a worker reads and counts itself (see
-    // batch.ts); large files and named pipes go one by one, read here in chunks that the
-    // workers count in parallel
+    // analyze: small and medium files go in batches that a worker reads and counts itself
+    // (see batch.ts); large files one by one, in ranges that every worker reads and counts
+    // at once; named pipes one by one, read here in chunks (see processFile)
     const runBatch = (batch: ReadonlyArray<Entry>): Effect.Effect<void, never, CpuExecutor.CpuExecutor> =>
       Effect.gen(function* () {
         const exit = yield* cpu

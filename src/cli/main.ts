@@ -307,7 +307,7 @@ const filesCommand = Command.make(
       Flag.optional
     ),
     chunkSize: Flag.Int("chunk-size").pipe(
-      Flag.withDescription("Bytes per chunk sent to a worker"),
+      Flag.withDescription("Bytes a worker reads and counts at a time, or is sent per message (validate, transform)"),
       Flag.withDefault(1 << 20)
     ),
     progress: Flag.Literals("progress", ["auto", "bar", "lines", "none"]).pipe(
