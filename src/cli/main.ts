@@ -99,6 +99,37 @@ const workerYoungGenerationMb = 4
 
 const write = (stream: NodeJS.WriteStream, text: string) => Effect.sync(() => void stream.write(text))
 
+/**
+ * Writes pieces one after another, waiting for the stream to drain when it
+ * says so: a pipe read slowly never holds the whole output in memory. A
+ * reader that goes away (`| head`) ends the writing, not the process.
+ */
+const writePieces = (stream: NodeJS.WriteStream, pieces: Iterable<string>, end: string) => {
+  let failed = false
+  const onError = () => {
+    failed = true
+  }
+  return Effect.gen(function* () {
+    stream.on("error", onError)
+    for (const piece of pieces) {
+      if (failed || stream.destroyed) return
+      if (!stream.write(piece)) yield* drained(stream)
+    }
+    if (!failed && !stream.destroyed) stream.write(end)
+  }).pipe(Effect.ensuring(Effect.sync(() => void stream.off("error", onError))))
+}
+
+/** Waits for a stream to drain, or to fail or close (a reader gone: nothing more to wait for). */
+const drained = (stream: NodeJS.WriteStream) =>
+  Effect.callback<void>((resume) => {
+    const done = () => {
+      stream.off("drain", done).off("error", done).off("close", done)
+      resume(Effect.void)
+    }
+    stream.on("drain", done).on("error", done).on("close", done)
+    return Effect.sync(() => void stream.off("drain", done).off("error", done).off("close", done))
+  })
+
 /** Draws progress on stderr until interrupted: a bar on a terminal, a plain line a second otherwise. */
 const showProgress = (report: Files.Report, mode: "bar" | "lines") =>
   Effect.gen(function* () {
@@ -204,10 +235,7 @@ export const files = (flags: Flags) =>
     const finish = Effect.gen(function* () {
       report.endedAt = yield* Clock.currentTimeMillis
       yield* flags.json
-        ? Effect.sync(() => {
-            for (const piece of Report.jsonPieces(report)) process.stdout.write(piece)
-            process.stdout.write("\n")
-          })
+        ? writePieces(process.stdout, Report.jsonPieces(report), "\n")
         : write(process.stdout, `${Report.summary(report)}\n`)
       if (Option.isSome(flags.report)) {
         const file = flags.report.value

@@ -140,7 +140,7 @@ export const summary = (report: Report, options?: { readonly complete?: boolean 
  * so that a report of many files is never one string in memory. The pieces
  * joined are `JSON.stringify(report, null, 2)`.
  */
-export function* jsonPieces(report: Report, perPiece = 1000): Generator<string> {
+export function* jsonPieces(report: Report, perPiece = 100): Generator<string> {
   const p = partition(report)
   const r = rates(report, report.endedAt)
   const head = JSON.stringify(
