@@ -630,7 +630,9 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
     // analyze: a consumer per batch in flight (two a worker: one running, one sent ahead);
     // validate: one per file being read
     const consumers = analyze ? maxWorkers * 2 : concurrency
-    const queue = yield* Queue.bounded<Work, Cause.Done>(2 * consumers)
+    // up to 64 batches (16k files, a few MB) ahead of the workers: the walk runs ahead, so
+    // that the progress has a total early on a tree of tens of thousands of files
+    const queue = yield* Queue.bounded<Work, Cause.Done>(64)
     const batcher = makeBatcher(options.chunkSize)
     const producer = walkInto(
       options.dir,
