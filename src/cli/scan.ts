@@ -139,8 +139,8 @@ export const count = (b: Uint8Array): Counts => {
       i++
     }
     if (i >= n) break
-    // a 2- or 3-byte sequence in shortest form (no surrogate), decoded here; anything
-    // else (4 to 6 bytes, invalid bytes) by `decode`
+    // a 2-, 3- or 4-byte sequence in shortest form (no surrogate), decoded here; anything
+    // else (5 or 6 bytes, invalid bytes) by `decode`
     let cp = -1
     let length = 0
     if (c < 0xe0) {
@@ -160,6 +160,20 @@ export const count = (b: Uint8Array): Counts => {
           if (x >= 0x800 && (x < 0xd800 || x > 0xdfff)) {
             cp = x
             length = 3
+          }
+        }
+      }
+    } else if (c < 0xf8) {
+      // 4 bytes; like glibc, above U+10FFFF too (up to U+1FFFFF: a character of no class)
+      if (i + 3 < n) {
+        const c1 = b[i + 1]
+        const c2 = b[i + 2]
+        const c3 = b[i + 3]
+        if ((c1 & 0xc0) === 0x80 && (c2 & 0xc0) === 0x80 && (c3 & 0xc0) === 0x80) {
+          const x = ((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f)
+          if (x >= 0x10000) {
+            cp = x
+            length = 4
           }
         }
       }
