@@ -603,7 +603,7 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
     // analyze: small and medium files go in batches that a worker reads and counts itself
     // (see batch.ts); large files one by one, in ranges that every worker reads and counts
     // at once; named pipes one by one, read here in chunks (see processFile)
-    const runBatch = (batch: ReadonlyArray<Entry>): Effect.Effect<void, never, CpuExecutor.CpuExecutor> =>
+    const runBatch = (batch: ReadonlyArray<Entry>): Effect.Effect<Array<Entry>, never, CpuExecutor.CpuExecutor> =>
       Effect.gen(function* () {
         const exit = yield* cpu
           .submit(
@@ -616,23 +616,34 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
           if (Exit.hasInterrupts(exit)) return yield* Effect.interrupt
           // the batch failed as a whole (it timed out, its worker died): each file on its
           // own, with its own time limit and retries
-          return yield* Effect.forEach(batch, one, { concurrency, discard: true })
+          yield* Effect.forEach(batch, one, { concurrency, discard: true })
+          return []
         }
         const { redo, left } = recordBatch(report, batch, exit.value)
         if (redo.length > 0) yield* Effect.forEach(redo, one, { concurrency, discard: true })
-        if (left.length > 0) yield* runBatch(left)
+        return left
       })
 
-    // the walk hands work over through a bounded queue, as batches (analyze) and single
-    // files: a tree of any size is never held in memory at once, and files are processed
-    // while the rest is listed
+    // the walk hands work over through a queue, as batches (analyze) and single files, and
+    // waits while 64 of its items (16k files, a few MB) are not done: a tree of any size is
+    // never held in memory at once, files are processed while the rest is listed, and the
+    // progress has a total early on a tree of tens of thousands of files. What a batch left
+    // (it had read its budget of bytes) goes back in the queue, for any consumer to take;
+    // the queue ends once the walk is over and every item is done
     const analyze = options.mode === "analyze"
     // analyze: a consumer per batch in flight (two a worker: one running, one sent ahead);
     // validate: one per file being read
     const consumers = analyze ? maxWorkers * 2 : concurrency
-    // up to 64 batches (16k files, a few MB) ahead of the workers: the walk runs ahead, so
-    // that the progress has a total early on a tree of tens of thousands of files
-    const queue = yield* Queue.bounded<Work, Cause.Done>(64)
+    const queue = yield* Queue.unbounded<Work, Cause.Done>()
+    const room = yield* Semaphore.make(64)
+    const fromWalk = new WeakSet<object>()
+    let outstanding = 0
+    let walked = false
+    const push = (items: ReadonlyArray<Work>) => {
+      outstanding += items.length
+      return Queue.offerAll(queue, items)
+    }
+    const endIfDone = Effect.suspend(() => (walked && outstanding === 0 ? Queue.end(queue) : Effect.void))
     const batcher = makeBatcher(options.chunkSize)
     const producer = walkInto(
       options.dir,
@@ -647,18 +658,32 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
             if (analyze) batcher.add(f, work)
             else work.push(f)
           }
-          return work.length === 0 ? Effect.void : Queue.offerAll(queue, work)
+          return Effect.forEach(
+            work,
+            (item) => {
+              fromWalk.add(item)
+              return Effect.andThen(Semaphore.take(room, 1), push([item]))
+            },
+            { discard: true }
+          )
         }),
       (u) => {
         report.total++
         record(report, u)
       }
     ).pipe(
-      Effect.andThen(Effect.suspend(() => Queue.offerAll(queue, batcher.flush()))),
+      Effect.andThen(
+        Effect.suspend(() => {
+          const rest = batcher.flush()
+          for (const item of rest) fromWalk.add(item)
+          return push(rest)
+        })
+      ),
       Effect.ensuring(
         Effect.suspend(() => {
           report.scanning = false
-          return Queue.end(queue)
+          walked = true
+          return endIfDone
         })
       )
     )
@@ -666,7 +691,13 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
       for (;;) {
         const work = yield* Queue.take(queue).pipe(Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined)))
         if (work === undefined) return
-        yield* isBatch(work) ? runBatch(work) : one(work)
+        if (isBatch(work)) {
+          const left = yield* runBatch(work)
+          if (left.length > 0) yield* push([left])
+        } else yield* one(work)
+        if (fromWalk.has(work)) yield* Semaphore.release(room, 1)
+        outstanding--
+        yield* endIfDone
       }
     })
     const walking = yield* Effect.forkChild(producer)
