@@ -693,7 +693,9 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
         if (work === undefined) return
         if (isBatch(work)) {
           const left = yield* runBatch(work)
-          if (left.length > 0) yield* push([left])
+          // in two halves: as long as batches leave files, more consumers get some
+          if (left.length > 1) yield* push([left.slice(0, left.length >> 1), left.slice(left.length >> 1)])
+          else if (left.length > 0) yield* push([left])
         } else yield* one(work)
         if (fromWalk.has(work)) yield* Semaphore.release(room, 1)
         outstanding--
