@@ -1,6 +1,7 @@
 /**
- * Batches of files that a worker reads and counts itself: the file
- * processor's path for the many small and medium files of a real tree.
+ * Files that a worker reads and counts itself: batches, the file processor's
+ * path for the many small and medium files of a real tree, and ranges of
+ * large files (`countRange`), which every worker reads at once.
  *
  * Sending each small file's bytes from the main thread costs more than
  * counting them (an open, a read and a close as promises, an I/O task, a CPU
@@ -14,7 +15,10 @@
  * A file the worker cannot handle is handed back rather than failed: one that
  * is not a regular file when opened (a named pipe, a device) comes back as
  * `REDO`, and the main thread runs it through the per-file path (with its
- * timeout and retries). A read error comes back with its code and message.
+ * timeout and retries); a large one as `LARGE`, for the ranges path; the files
+ * after the batch's budget of bytes as `LEFT`, for another batch (the walk
+ * does not ask sizes, so a batch learns them as it opens its files). A read
+ * error comes back with its code and message.
  *
  * @internal
  */
