@@ -361,6 +361,28 @@ describe("files: the command", { timeout: 60_000 }, () => {
     }
   )
 
+  it.skipIf(!hasWc)("a tiny time limit: every file has one outcome, its exact counts or a timeout", async () => {
+    // a batch that its worker finishes within the executor's grace period after the limit
+    // keeps its results; one stopped runs its files again alone. Whichever way each file
+    // goes, it has one outcome
+    const dir = tmp()
+    for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(dir, `f${i}.txt`), randomBytes(i, 2000))
+    const run = await cli([dir, "--json", "--progress", "none", "--timeout", "1ms", "--workers", "2"])
+    assert.include([0, 1], run.code, run.stderr)
+    const report = JSON.parse(run.stdout)
+    assert.strictEqual(report.outcomes.length, 30)
+    assert.strictEqual(new Set(report.outcomes.map((o: any) => o.file)).size, 30)
+    for (const o of report.outcomes) {
+      if (o.status === "ok") {
+        const { lines, words, chars, bytes } = o.counts
+        assert.deepStrictEqual({ lines, words, chars, bytes }, wc(path.join(dir, o.file)), o.file)
+      } else {
+        assert.strictEqual(o.status, "timeout", JSON.stringify(o))
+        assert.strictEqual(o.error.message, "timed out after 1ms")
+      }
+    }
+  })
+
   it("the sample corpus: a timeout and handled errors, the run goes on; its deliberate failures give exit code 0", async () => {
     // Only the never-ending pipe can time out: every worker has started before any file's
     // clock starts, and every other file takes a few hundred milliseconds at most even with
