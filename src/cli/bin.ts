@@ -9,6 +9,8 @@
  *
  * @internal
  */
+import * as module from "node:module"
+import * as v8 from "node:v8"
 import { minimum, supported } from "./nodeVersion.ts"
 
 const fail = (message: string): never => {
@@ -18,6 +20,26 @@ const fail = (message: string): never => {
 
 if (!supported(process.versions.node))
   fail(`needs Node.js ${minimum} or newer; this is Node.js ${process.versions.node} (${process.execPath})`)
+
+// Node's on-disk compile cache (as the CPU executor's workers turn it on): from the second run
+// on, the command's modules load from cached code, TypeScript sources from cached output.
+// NODE_COMPILE_CACHE tells the worker threads, which read it as they start, so that even their
+// first module comes from the cache. Measured from source on this machine (2 workers): 0.25 s
+// less CPU at start-up and about 50 MB less resident memory.
+try {
+  const { directory } = module.enableCompileCache()
+  if (directory !== undefined && process.env.NODE_COMPILE_CACHE === undefined)
+    process.env.NODE_COMPILE_CACHE = directory
+} catch {
+  // a read-only or unavailable cache directory only costs speed
+}
+
+// The main thread's young generation stays at its initial size (V8 otherwise doubles it,
+// up to 64 MB a semi-space, while a run keeps a record per file): measured on 30,000 files,
+// 40 MB less resident memory for no loss of throughput, the main thread being mostly idle.
+// V8 reads this flag each time it would grow the young generation, so setting it at run
+// time takes effect (it is a flag of the process: worker threads get it too).
+v8.setFlagsFromString("--semi-space-growth-factor=1")
 
 const cli = await import("./main.ts").catch((error: unknown) => {
   const e = error as { code?: string; message?: string } | undefined

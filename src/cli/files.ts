@@ -1,13 +1,23 @@
 /**
- * The file processor: walks a directory and reads files on the I/O executor,
- * counts, validates or transforms their chunks on the CPU executor, and keeps
- * a report that is complete at any moment (so an interrupted run still has
- * its partial summary).
+ * The file processor: walks a directory on the I/O executor and counts,
+ * validates or transforms its files on the CPU executor, keeping a report that
+ * is complete at any moment (so an interrupted run still has its partial
+ * summary).
  *
- * Memory is bounded by design: a file is read in chunks of `chunkSize` bytes
+ * Analyze never moves a file's bytes through the main thread: small and
+ * medium files go to the workers as batches of paths, which a worker opens,
+ * reads and counts itself (`batch.ts`); a file of more than 8 chunks is cut
+ * into ranges that the workers read and count at once, merged in order; only
+ * named pipes are read here. Validate and transform read each file here in
+ * chunks and send them to the workers.
+ *
+ * Memory is bounded by design: the walk hands files over through a bounded
+ * queue while it lists the tree (transform lists it all first), holding at
+ * most `ioWorkers` directories' files; a worker reads into one buffer of a
+ * chunk it keeps; a file read here is read in chunks of `chunkSize` bytes
  * (longer only for a line that does not fit, up to `maxLineBytes`, when whole
- * lines are needed), each file has at most `chunksInFlight` chunks on the CPU
- * executor, and at most `2 × ioWorkers` files are open at once.
+ * lines are needed), with at most `chunksInFlight` chunks of it on the CPU
+ * executor, and at most `2 × ioWorkers` files open at once.
  *
  * @internal
  */
@@ -16,6 +26,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import * as Semaphore from "effect/Semaphore"
 import * as Schedule from "effect/Schedule"
 import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
@@ -23,8 +35,18 @@ import * as path from "node:path"
 import * as CpuExecutor from "../CpuExecutor.ts"
 import * as Future from "../Future.ts"
 import * as IoExecutor from "../IoExecutor.ts"
+import * as batch_ from "./batch.ts"
 import * as scan from "./scan.ts"
-import { Count, FileError, InvalidUtf8Error, LineTooLongError, Transform, Validate } from "./tasks.ts"
+import {
+  Count,
+  CountFiles,
+  CountRange,
+  FileError,
+  InvalidUtf8Error,
+  LineTooLongError,
+  Transform,
+  Validate
+} from "./tasks.ts"
 
 /** What the processor does to each file. */
 export type Mode = "analyze" | "transform" | "validate"
@@ -59,7 +81,10 @@ export interface Entry {
   readonly path: string
   /** Relative to the root, with `/` separators. */
   readonly rel: string
+  /** Its size when listed, or -1 if the walk did not ask (analyze: the worker that reads it does). */
   readonly size: number
+  /** A named pipe (or a link to one): read only on the per-file path, which never blocks on it. */
+  readonly fifo?: boolean | undefined
 }
 
 /** What became of one file. */
@@ -92,7 +117,10 @@ export interface Report {
   /** The directory is still being listed: `total` is what was found so far. */
   scanning: boolean
   total: number
+  /** The size of the files found, as far as the walk knows it (see `sizesKnown`). */
   totalBytes: number
+  /** Whether the walk asked every file's size (analyze leaves it to the workers): else ETAs count files. */
+  sizesKnown: boolean
   readonly outcomes: Array<Outcome>
   bytesDone: number
   failed: number
@@ -109,6 +137,7 @@ export const makeReport = (mode: Mode, dir: string, startedAt: number): Report =
   scanning: true,
   total: 0,
   totalBytes: 0,
+  sizesKnown: mode !== "analyze",
   outcomes: [],
   bytesDone: 0,
   failed: 0,
@@ -128,7 +157,8 @@ export const backoff = Schedule.exponential("100 millis")
 
 const fileError = (file: string, e: unknown): FileError => {
   const code = typeof (e as { code?: unknown })?.code === "string" ? (e as { code: string }).code : "ERROR"
-  const message = e instanceof Error ? e.message : String(e)
+  const message =
+    typeof (e as { message?: unknown })?.message === "string" ? (e as { message: string }).message : String(e)
   return new FileError({
     path: file,
     code,
@@ -142,72 +172,132 @@ const io = <A>(file: string, f: () => Promise<A>) => Effect.tryPromise({ try: f,
 const awaitOrCancel = <A, E>(future: Future.Future<A, E>) =>
   Future.await(future).pipe(Effect.onInterrupt(() => Future.cancel(future)))
 
+/** What the walk selects, and what it reports. */
+interface WalkOptions {
+  readonly ext: ReadonlyArray<string> | undefined
+  readonly extCaseSensitive?: boolean | undefined
+  /** A directory not to enter (transform's output inside the input tree). */
+  readonly exclude: string | undefined
+  /** Directories listed at once. Default 8. */
+  readonly listing?: number | undefined
+  /** Ask the size of every regular file (one `lstat` each); else it is -1. Default true. */
+  readonly sizes?: boolean | undefined
+}
+
 /**
- * Lists the regular files (and named pipes) under `root`, each directory read
- * as a task on the I/O executor. Symbolic links to files are followed (a
- * broken one is listed, so it is reported); links to directories are not.
- * A directory that cannot be read is reported as a failed entry.
+ * Walks the tree under `root`, handing each directory's selected files to
+ * `emit` as soon as it is listed (each directory read as a task on the I/O
+ * executor), and each directory that cannot be read, as a failed outcome, to
+ * `unreadable`. What is selected (see the README's "Which files"):
+ * - regular files, and named pipes;
+ * - symbolic links to either (followed: the link is listed under its own
+ *   name); a broken link, or a loop of links, is listed too, so that it is
+ *   reported as failing, as `wc` reports it;
+ * - not symbolic links to directories (so no directory is entered twice and
+ *   no loop can form), nor devices or sockets;
+ * - a file with several hard links is listed once per path, as `find` does.
  */
-export const walk = (
+const walkInto = (
   root: string,
-  options: {
-    readonly ext: ReadonlyArray<string> | undefined
-    readonly extCaseSensitive?: boolean | undefined
-    readonly exclude: string | undefined
-    /** Called as files are found, with how many so far. */
-    readonly onFound?: ((count: number) => void) | undefined
-  }
+  options: WalkOptions,
+  emit: (files: Array<Entry>) => Effect.Effect<void>,
+  unreadable: (outcome: Outcome) => void
 ) =>
   Effect.gen(function* () {
     const executor = yield* IoExecutor.IoExecutor
-    const files: Array<Entry> = []
-    const unreadable: Array<Outcome> = []
     const exts = options.extCaseSensitive ? options.ext : options.ext?.map((e) => e.toLowerCase())
+    const sizes = options.sizes ?? true
     const keep = (name: string) => {
       if (exts === undefined) return true
       const n = options.extCaseSensitive ? name : name.toLowerCase()
       return exts.some((e) => n.endsWith(e) && n.length > e.length)
     }
-    const visit = (dir: string): Effect.Effect<void> =>
+    const list = async (dir: string, rel: string) => {
+      const entries = await fs.readdir(dir, { withFileTypes: true })
+      const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep
+      const known: Array<Entry> = []
+      const found: Array<Promise<Entry | undefined>> = []
+      const dirs: Array<readonly [string, string]> = []
+      for (const d of entries) {
+        const p = prefix + d.name
+        const r = rel === "" ? d.name : `${rel}/${d.name}`
+        if (d.isDirectory()) {
+          if (p !== options.exclude) dirs.push([p, r])
+          continue
+        }
+        if (!keep(d.name) || !(d.isFile() || d.isFIFO() || d.isSymbolicLink())) continue
+        if (d.isFile() && !sizes) {
+          known.push({ path: p, rel: r, size: -1 })
+          continue
+        }
+        found.push(
+          (d.isSymbolicLink() ? fs.stat(p).catch(() => undefined) : fs.lstat(p)).then((st) =>
+            st !== undefined && !st.isFile() && !st.isFIFO()
+              ? undefined
+              : { path: p, rel: r, size: st?.size ?? 0, fifo: st?.isFIFO() === true }
+          )
+        )
+      }
+      if (found.length === 0) return { found: known, dirs }
+      for (const e of await Promise.all(found)) if (e !== undefined) known.push(e)
+      return { found: known, dirs }
+    }
+    // a directory holds a permit from its listing until `emit` has taken its files (which
+    // waits while the consumer is behind), so that at most `listing` directories' files
+    // are held here, however wide the tree
+    const permits = yield* Semaphore.make(options.listing ?? 8)
+    const listOne = (dir: string, rel: string) =>
       Effect.gen(function* () {
         const listed = yield* executor
-          .submit(
-            io(dir, async () => {
-              const entries = await fs.readdir(dir, { withFileTypes: true })
-              const found: Array<Entry> = []
-              const dirs: Array<string> = []
-              for (const d of entries) {
-                const p = path.join(dir, d.name)
-                if (d.isDirectory()) {
-                  if (p !== options.exclude) dirs.push(p)
-                  continue
-                }
-                if (!keep(d.name) || !(d.isFile() || d.isFIFO() || d.isSymbolicLink())) continue
-                const st = d.isSymbolicLink() ? await fs.stat(p).catch(() => undefined) : await fs.lstat(p)
-                if (st !== undefined && !st.isFile() && !st.isFIFO()) continue
-                found.push({ path: p, rel: path.relative(root, p).split(path.sep).join("/"), size: st?.size ?? 0 })
-              }
-              return { found, dirs }
-            })
-          )
+          .submit(io(dir, () => list(dir, rel)))
           .pipe(Effect.flatMap(awaitOrCancel), Effect.exit)
         if (Exit.isFailure(listed)) {
           const error = Exit.findErrorOption(listed)
-          unreadable.push({
+          unreadable({
             status: "error",
-            file: `${path.relative(root, dir) || "."}/`,
+            file: `${rel || "."}/`,
             bytes: 0,
             attempts: 1,
             ms: 0,
             error: { tag: "FileError", message: error._tag === "Some" ? String(error.value) : "unreadable" }
           })
-          return
+          return []
         }
-        files.push(...listed.value.found)
-        options.onFound?.(files.length)
-        yield* Effect.forEach(listed.value.dirs, visit, { concurrency: "unbounded", discard: true })
-      }).pipe(Effect.orDie)
-    yield* visit(root)
+        if (listed.value.found.length > 0) yield* emit(listed.value.found)
+        return listed.value.dirs
+      }).pipe(Semaphore.withPermit(permits))
+    const visit = (dir: string, rel: string): Effect.Effect<void> =>
+      Effect.flatMap(listOne(dir, rel), (dirs) =>
+        Effect.forEach(dirs, ([d, r]) => visit(d, r), { concurrency: "unbounded", discard: true })
+      ).pipe(Effect.orDie)
+    yield* visit(root, "")
+  })
+
+/**
+ * Lists the files under `root` that the processor selects (see `walkInto`),
+ * sorted by their path relative to `root`; directories that cannot be read
+ * come back as failed outcomes.
+ */
+export const walk = (
+  root: string,
+  options: WalkOptions & {
+    /** Called as files are found, with how many so far. */
+    readonly onFound?: ((count: number) => void) | undefined
+  }
+) =>
+  Effect.gen(function* () {
+    const files: Array<Entry> = []
+    const unreadable: Array<Outcome> = []
+    yield* walkInto(
+      root,
+      options,
+      (found) =>
+        Effect.sync(() => {
+          for (const f of found) files.push(f)
+          options.onFound?.(files.length)
+        }),
+      (u) => unreadable.push(u)
+    )
     files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
     return { files, unreadable }
   })
@@ -311,6 +401,35 @@ const pipelined = <A, E>(
   )
 }
 
+/** Ranges of one file on the CPU executor at once: enough for every worker and one sent ahead to each. */
+const rangesInFlight = 4
+
+/**
+ * Submits a task per item, at most `inFlight` outstanding, handing each
+ * result to `merge` in order. Outstanding futures are cancelled if this ends
+ * early (a failure, a timeout, an interruption).
+ */
+const inOrder = <I, A, E>(
+  items: ReadonlyArray<I>,
+  inFlight: number,
+  submit: (item: I) => Effect.Effect<Future.Future<A, E>, unknown>,
+  merge: (result: A) => Effect.Effect<void, unknown>
+) => {
+  const pending: Array<Future.Future<A, E>> = []
+  let next = 0
+  return Effect.whileLoop({
+    while: () => next < items.length || pending.length > 0,
+    body: () =>
+      next < items.length && pending.length < inFlight
+        ? Effect.map(submit(items[next++]), (future) => void pending.push(future))
+        : Effect.flatMap(Future.await(pending[0]), (a) => {
+            pending.shift()
+            return merge(a)
+          }),
+    step: () => {}
+  }).pipe(Effect.onExit(() => Future.cancelAll(pending.splice(0))))
+}
+
 /** Processes one file in the given mode (one attempt, no timeout: the caller adds both). */
 export const processFile = (file: Entry, options: RunOptions, target: string | undefined) =>
   Effect.gen(function* () {
@@ -324,21 +443,25 @@ export const processFile = (file: Entry, options: RunOptions, target: string | u
     switch (options.mode) {
       case "analyze": {
         const totals = scan.emptyTotals()
-        yield* pipelined(
-          file,
-          chunking,
-          (chunk) => cpu.submit(Count, chunk, transfer(chunk)),
-          (counts) => Effect.sync(() => scan.mergeCounts(totals, counts))
-        )
-        const { inWord: _, ...counts } = totals
-        return {
-          counts,
-          ...(totals.invalid > 0
-            ? {
-                warning: `invalid UTF-8 (${totals.invalid} bytes, first at byte ${totals.firstInvalid}): counted as bytes but not characters, as wc does`
-              }
-            : {})
+        const merge = (counts: scan.Counts) => Effect.sync(() => scan.mergeCounts(totals, counts))
+        if (file.fifo) yield* pipelined(file, chunking, (chunk) => cpu.submit(Count, chunk, transfer(chunk)), merge)
+        else {
+          // a regular file: the workers read its ranges themselves, several at once
+          const ranges: Array<{ readonly start: number; readonly end: number }> = []
+          for (let start = 0; ; start += options.chunkSize) {
+            const last = start + options.chunkSize >= file.size
+            ranges.push({ start, end: last ? -1 : start + options.chunkSize })
+            if (last) break
+          }
+          yield* inOrder(
+            ranges,
+            rangesInFlight,
+            (range) => cpu.submit(CountRange, { path: file.path, ...range, chunkSize: options.chunkSize }),
+            merge
+          )
         }
+        const { inWord: _, ...counts } = totals
+        return analyzed(counts)
       }
       case "validate": {
         const findings = scan.emptyFindings()
@@ -379,6 +502,16 @@ export const processFile = (file: Entry, options: RunOptions, target: string | u
     }
   })
 
+/** What analyze reports of a file's counts: the counts, and a warning if it has invalid UTF-8. */
+const analyzed = (counts: Omit<scan.Totals, "inWord">) => ({
+  counts,
+  ...(counts.invalid > 0
+    ? {
+        warning: `invalid UTF-8 (${counts.invalid} bytes, first at byte ${counts.firstInvalid}): counted as bytes but not characters, as wc does`
+      }
+    : {})
+})
+
 const describe = (e: unknown): { readonly tag: string; readonly message: string } => {
   if (typeof e === "object" && e !== null && "_tag" in e) {
     const tagged = e as { _tag: string; message?: string; code?: string }
@@ -406,18 +539,20 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
       (empty) => Effect.flatMap(cpu.submit(Count, empty), awaitOrCancel),
       { concurrency: "unbounded", discard: true }
     ).pipe(Effect.forkChild)
-    const { files, unreadable } = yield* walk(options.dir, {
-      ext: options.ext,
-      extCaseSensitive: options.extCaseSensitive,
-      exclude: outDir,
-      onFound: (count) => (report.total = count)
-    })
-    report.total = files.length + unreadable.length
-    report.scanning = false
-    report.totalBytes = files.reduce((sum, f) => sum + f.size, 0)
-    for (const u of unreadable) record(report, u)
-    const inputs = new Set(files.map((f) => path.resolve(f.path)))
-    yield* Fiber.join(warm)
+    const walkOptions = { ext: options.ext, extCaseSensitive: options.extCaseSensitive, exclude: outDir }
+    // transform lists the whole tree first, so that no output can overwrite an input that
+    // is not listed yet; analyze and validate process files while the tree is listed
+    let inputs: Set<string> | undefined
+    let files: ReadonlyArray<Entry> = []
+    if (options.mode === "transform") {
+      const walked = yield* walk(options.dir, { ...walkOptions, onFound: (count) => (report.total = count) })
+      files = walked.files
+      report.total = files.length + walked.unreadable.length
+      report.scanning = false
+      report.totalBytes = files.reduce((sum, f) => sum + f.size, 0)
+      for (const u of walked.unreadable) record(report, u)
+      inputs = new Set(files.map((f) => path.resolve(f.path)))
+    }
 
     const one = (file: Entry) =>
       Effect.gen(function* () {
@@ -425,7 +560,7 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
         const target = outDir === undefined ? undefined : path.join(outDir, file.rel)
         let attempts = 0
         const exit = yield* Effect.exit(
-          target !== undefined && inputs.has(target)
+          target !== undefined && inputs?.has(target) === true
             ? Effect.fail(
                 new FileError({ path: file.rel, code: "EEXIST", reason: "the output would overwrite an input" })
               )
@@ -436,7 +571,12 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
                   .pipe(Effect.flatMap(awaitOrCancel))
               }).pipe(Effect.retry({ schedule: backoff, times: options.retries, while: retryable }))
         )
-        const base = { file: file.rel, bytes: file.size, attempts: Math.max(attempts, 1), ms: now() - started }
+        const base = {
+          file: file.rel,
+          bytes: Math.max(file.size, 0),
+          attempts: Math.max(attempts, 1),
+          ms: now() - started
+        }
         if (Exit.isSuccess(exit)) return record(report, { status: "ok", ...base, ...exit.value })
         if (Exit.hasInterrupts(exit)) return yield* Effect.interrupt
         const error = Exit.findErrorOption(exit)
@@ -452,7 +592,122 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
         })
       })
 
-    yield* Effect.forEach(files, one, { concurrency: options.ioWorkers * 2, discard: true })
+    const concurrency = options.ioWorkers * 2
+    if (options.mode === "transform") {
+      yield* Fiber.join(warm)
+      yield* Effect.forEach(files, one, { concurrency, discard: true })
+      report.endedAt = now()
+      return report
+    }
+
+    // analyze: small and medium files go in batches that a worker reads and counts itself
+    // (see batch.ts); large files one by one, in ranges that every worker reads and counts
+    // at once; named pipes one by one, read here in chunks (see processFile)
+    const runBatch = (batch: ReadonlyArray<Entry>): Effect.Effect<Array<Entry>, never, CpuExecutor.CpuExecutor> =>
+      Effect.gen(function* () {
+        const exit = yield* cpu
+          .submit(
+            CountFiles,
+            { paths: batch.map((f) => f.path).join("\0"), chunkSize: options.chunkSize },
+            { timeout: options.timeout }
+          )
+          .pipe(Effect.flatMap(awaitOrCancel), Effect.exit)
+        if (Exit.isFailure(exit)) {
+          if (Exit.hasInterrupts(exit)) return yield* Effect.interrupt
+          // the batch failed as a whole (it timed out, its worker died): each file on its
+          // own, with its own time limit and retries
+          yield* Effect.forEach(batch, one, { concurrency, discard: true })
+          return []
+        }
+        const { redo, left } = recordBatch(report, batch, exit.value)
+        if (redo.length > 0) yield* Effect.forEach(redo, one, { concurrency, discard: true })
+        return left
+      })
+
+    // the walk hands work over through a queue, as batches (analyze) and single files, and
+    // waits while 64 of its items (16k files, a few MB) are not done: a tree of any size is
+    // never held in memory at once, files are processed while the rest is listed, and the
+    // progress has a total early on a tree of tens of thousands of files. What a batch left
+    // (it had read its budget of bytes) goes back in the queue, for any consumer to take;
+    // the queue ends once the walk is over and every item is done
+    const analyze = options.mode === "analyze"
+    // analyze: a consumer per batch in flight (two a worker: one running, one sent ahead);
+    // validate: one per file being read
+    const consumers = analyze ? maxWorkers * 2 : concurrency
+    const queue = yield* Queue.unbounded<Work, Cause.Done>()
+    const room = yield* Semaphore.make(64)
+    const fromWalk = new WeakSet<object>()
+    let outstanding = 0
+    let walked = false
+    const push = (items: ReadonlyArray<Work>) => {
+      outstanding += items.length
+      return Queue.offerAll(queue, items)
+    }
+    const endIfDone = Effect.suspend(() => (walked && outstanding === 0 ? Queue.end(queue) : Effect.void))
+    const batcher = makeBatcher(options.chunkSize)
+    const producer = walkInto(
+      options.dir,
+      // analyze: the worker that reads a file asks its size, not the walk
+      { ...walkOptions, listing: options.ioWorkers, sizes: !analyze },
+      (found) =>
+        Effect.suspend(() => {
+          report.total += found.length
+          const work: Array<Work> = []
+          for (const f of found) {
+            if (f.size > 0) report.totalBytes += f.size
+            if (analyze) batcher.add(f, work)
+            else work.push(f)
+          }
+          return Effect.forEach(
+            work,
+            (item) => {
+              fromWalk.add(item)
+              return Effect.andThen(Semaphore.take(room, 1), push([item]))
+            },
+            { discard: true }
+          )
+        }),
+      (u) => {
+        report.total++
+        record(report, u)
+      }
+    ).pipe(
+      Effect.andThen(
+        Effect.suspend(() => {
+          const rest = batcher.flush()
+          for (const item of rest) fromWalk.add(item)
+          return push(rest)
+        })
+      ),
+      Effect.ensuring(
+        Effect.suspend(() => {
+          report.scanning = false
+          walked = true
+          return endIfDone
+        })
+      )
+    )
+    const consumer = Effect.gen(function* () {
+      for (;;) {
+        const work = yield* Queue.take(queue).pipe(Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined)))
+        if (work === undefined) return
+        if (isBatch(work)) {
+          const left = yield* runBatch(work)
+          // in two halves: as long as batches leave files, more consumers get some
+          if (left.length > 1) yield* push([left.slice(0, left.length >> 1), left.slice(left.length >> 1)])
+          else if (left.length > 0) yield* push([left])
+        } else yield* one(work)
+        if (fromWalk.has(work)) yield* Semaphore.release(room, 1)
+        outstanding--
+        yield* endIfDone
+      }
+    })
+    const walking = yield* Effect.forkChild(producer)
+    yield* Fiber.join(warm)
+    yield* Effect.all([Fiber.join(walking), ...Array.from({ length: consumers }, () => consumer)], {
+      concurrency: "unbounded",
+      discard: true
+    })
     report.endedAt = now()
     return report
   }).pipe(
@@ -463,6 +718,115 @@ export const run = (options: RunOptions, report: Report, now: () => number) =>
       })
     )
   )
+
+/** Files per batch at most. */
+const batchFiles = 256
+
+/** Work for a consumer: a batch of files for a worker to read and count, or one file. */
+type Work = ReadonlyArray<Entry> | Entry
+
+const isBatch = (work: Work): work is ReadonlyArray<Entry> => Array.isArray(work)
+
+/**
+ * Groups the files of an analyze run as they are found: regular files of at
+ * most 8 chunks in batches of at most `batchFiles` files and 4 chunks' worth
+ * of bytes (a file larger than that is a batch of its own); larger files and
+ * named pipes alone, read on the per-file path.
+ */
+export const makeBatcher = (chunkSize: number) => {
+  let batch: Array<Entry> = []
+  let bytes = 0
+  const flush = (): Array<Work> => {
+    if (batch.length === 0) return []
+    const full = batch
+    batch = []
+    bytes = 0
+    return [full]
+  }
+  return {
+    /** Adds a file, pushing onto `work` whatever is ready. */
+    add: (file: Entry, work: Array<Work>): void => {
+      if (file.fifo || file.size > batch_.largeChunks * chunkSize) {
+        work.push(file)
+        return
+      }
+      const size = Math.max(file.size, 0)
+      if (batch.length >= batchFiles || bytes + size > batch_.budgetChunks * chunkSize) work.push(...flush())
+      batch.push(file)
+      bytes += size
+    },
+    /** The batch being filled, if any. */
+    flush
+  }
+}
+
+/** A count from a worker's figures, as a small integer where it is one (a double otherwise). */
+const int = (x: number) => (x <= 0x3fffffff && x >= -0x40000000 ? x | 0 : x)
+
+/**
+ * Records the outcome of every file of a batch a worker counted. Returns the
+ * files to run again on their own (`redo`): those that were not regular files
+ * when opened (as named pipes: read without blocking), large ones (with their
+ * size, for the ranges path), and those whose read failed with an error that
+ * retrying may mend; and the files the batch left for another (`left`).
+ */
+const recordBatch = (
+  report: Report,
+  batch: ReadonlyArray<Entry>,
+  result: { readonly figures: Uint8Array; readonly errors: ReadonlyArray<batch_.BatchError> }
+): { readonly redo: Array<Entry>; readonly left: Array<Entry> } => {
+  const raw = result.figures
+  const figures =
+    raw.byteOffset % 8 === 0
+      ? new Float64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8)
+      : new Float64Array(raw.slice().buffer)
+  const errors = new Map(result.errors.map((e) => [e.index, e]))
+  const redo: Array<Entry> = []
+  const left: Array<Entry> = []
+  for (let i = 0; i < batch.length; i++) {
+    const file = batch[i]
+    const at = i * batch_.STRIDE
+    const ms = Math.round(figures[at + 7])
+    switch (figures[at]) {
+      case batch_.OK: {
+        const counts = {
+          lines: int(figures[at + 1]),
+          words: int(figures[at + 2]),
+          bytes: int(figures[at + 3]),
+          chars: int(figures[at + 4]),
+          invalid: int(figures[at + 5]),
+          firstInvalid: int(figures[at + 6])
+        }
+        record(report, { status: "ok", file: file.rel, bytes: counts.bytes, attempts: 1, ms, ...analyzed(counts) })
+        break
+      }
+      case batch_.ERROR: {
+        const e = errors.get(i)
+        const error = fileError(file.path, e ?? { code: "ERROR", message: "unreadable" })
+        if (retryable(error)) redo.push(file)
+        else
+          record(report, {
+            status: "error",
+            file: file.rel,
+            bytes: Math.max(file.size, 0),
+            attempts: 1,
+            ms,
+            error: describe(error)
+          })
+        break
+      }
+      case batch_.LARGE:
+        redo.push({ ...file, size: figures[at + 3] })
+        break
+      case batch_.LEFT:
+        left.push(file)
+        break
+      default:
+        redo.push({ ...file, fifo: true })
+    }
+  }
+  return { redo, left }
+}
 
 const record = (report: Report, outcome: Outcome) => {
   report.outcomes.push(outcome)

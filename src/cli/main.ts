@@ -96,7 +96,41 @@ export const parseExt = (input: string): Effect.Effect<ReadonlyArray<string>, Us
 /** The worker entry next to this module, as .ts from source or .js from dist/. */
 const workerUrl = new URL(`./worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url)
 
+/** The young generation of each worker's heap, in MB (see `resourceLimits` below). */
+const workerYoungGenerationMb = 4
+
 const write = (stream: NodeJS.WriteStream, text: string) => Effect.sync(() => void stream.write(text))
+
+/**
+ * Writes pieces one after another, waiting for the stream to drain when it
+ * says so: a pipe read slowly never holds the whole output in memory. A
+ * reader that goes away (`| head`) ends the writing, not the process.
+ */
+const writePieces = (stream: NodeJS.WriteStream, pieces: Iterable<string>, end: string) => {
+  let failed = false
+  const onError = () => {
+    failed = true
+  }
+  return Effect.gen(function* () {
+    stream.on("error", onError)
+    for (const piece of pieces) {
+      if (failed || stream.destroyed) return
+      if (!stream.write(piece)) yield* drained(stream)
+    }
+    if (!failed && !stream.destroyed) stream.write(end)
+  }).pipe(Effect.ensuring(Effect.sync(() => void stream.off("error", onError))))
+}
+
+/** Waits for a stream to drain, or to fail or close (a reader gone: nothing more to wait for). */
+const drained = (stream: NodeJS.WriteStream) =>
+  Effect.callback<void>((resume) => {
+    const done = () => {
+      stream.off("drain", done).off("error", done).off("close", done)
+      resume(Effect.void)
+    }
+    stream.on("drain", done).on("error", done).on("close", done)
+    return Effect.sync(() => void stream.off("drain", done).off("error", done).off("close", done))
+  })
 
 /** Draws progress on stderr until interrupted: a bar on a terminal, a plain line a second otherwise. */
 const showProgress = (report: Files.Report, mode: "bar" | "lines") =>
@@ -203,7 +237,7 @@ export const files = (flags: Flags) =>
     const finish = Effect.gen(function* () {
       report.endedAt = yield* Clock.currentTimeMillis
       yield* flags.json
-        ? write(process.stdout, `${Report.json(report)}\n`)
+        ? writePieces(process.stdout, Report.jsonPieces(report), "\n")
         : write(process.stdout, `${Report.summary(report)}\n`)
       if (Option.isSome(flags.report)) {
         const file = flags.report.value
@@ -213,7 +247,16 @@ export const files = (flags: Flags) =>
     })
     const executors = Layer.mergeAll(
       IoExecutor.layer({ maxWorkers: flags.ioWorkers, name: "files-io" }),
-      CpuExecutor.layer({ worker: workerUrl, maxWorkers: flags.workers, minWorkers: flags.workers, name: "files-cpu" })
+      CpuExecutor.layer({
+        worker: workerUrl,
+        maxWorkers: flags.workers,
+        minWorkers: flags.workers,
+        name: "files-cpu",
+        // a worker keeps nothing between tasks but its buffer and tables (and a chunk it is
+        // sent is an ArrayBuffer, outside the V8 heap): a young generation of V8's default
+        // size (up to 64 MB per semi-space here) only costs resident memory
+        resourceLimits: { maxYoungGenerationSizeMb: workerYoungGenerationMb }
+      })
     )
     const work = Files.run(options, report, now).pipe(Effect.provide(executors))
     const exit = yield* (
@@ -294,7 +337,7 @@ const filesCommand = Command.make(
       Flag.optional
     ),
     chunkSize: Flag.Int("chunk-size").pipe(
-      Flag.withDescription("Bytes per chunk sent to a worker"),
+      Flag.withDescription("Bytes a worker reads and counts at a time, or is sent per message (validate, transform)"),
       Flag.withDefault(1 << 20)
     ),
     progress: Flag.Literals("progress", ["auto", "bar", "lines", "none"]).pipe(

@@ -18,7 +18,7 @@ export const rates = (report: Report, now: number) => {
   const bytesPerSecond = (report.bytesDone * 1000) / elapsed
   const left = report.totalBytes - report.bytesDone
   const eta =
-    bytesPerSecond > 0
+    bytesPerSecond > 0 && report.sizesKnown
       ? (left / bytesPerSecond) * 1000
       : filesPerSecond > 0
         ? ((report.total - done) / filesPerSecond) * 1000
@@ -28,8 +28,13 @@ export const rates = (report: Report, now: number) => {
 
 /** One progress line; with `width`, a bar of that many cells leads it. */
 export const progressLine = (report: Report, now: number, width?: number): string => {
-  if (report.scanning) return `scanning… ${int(report.total)} file${report.total === 1 ? "" : "s"} found`
   const r = rates(report, now)
+  const found = `${int(report.total)} file${report.total === 1 ? "" : "s"} found`
+  if (report.scanning)
+    // files are processed while the tree is listed: no total (nor bar, nor ETA) yet
+    return r.done === 0
+      ? `scanning… ${found}`
+      : `scanning… ${found}, ${r.done} done, ${r.filesPerSecond.toFixed(0)} files/s, ${mb(r.bytesPerSecond)}/s, ${report.failed} failed`
   const ratio = report.total === 0 ? 0 : r.done / report.total
   const bar =
     width === undefined
@@ -40,7 +45,7 @@ export const progressLine = (report: Report, now: number, width?: number): strin
   const eta =
     left === 0 || r.done === 0
       ? ""
-      : report.bytesDone < report.totalBytes && Number.isFinite(r.eta)
+      : (report.sizesKnown ? report.bytesDone < report.totalBytes : r.done < report.total) && Number.isFinite(r.eta)
         ? `, ETA ${seconds(r.eta)}`
         : `, finishing ${left} file${left === 1 ? "" : "s"}`
   return (
@@ -130,11 +135,15 @@ export const summary = (report: Report, options?: { readonly complete?: boolean 
   return lines.join("\n")
 }
 
-/** The report as JSON (for `--json`). */
-export const json = (report: Report): string => {
+/**
+ * The report as JSON (for `--json`), in pieces of at most `perPiece` outcomes,
+ * so that a report of many files is never one string in memory. The pieces
+ * joined are `JSON.stringify(report, null, 2)`.
+ */
+export function* jsonPieces(report: Report, perPiece = 100): Generator<string> {
   const p = partition(report)
   const r = rates(report, report.endedAt)
-  return JSON.stringify(
+  const head = JSON.stringify(
     {
       mode: report.mode,
       dir: report.dir,
@@ -152,12 +161,30 @@ export const json = (report: Report): string => {
       bytesPerSecond: Math.round(r.bytesPerSecond),
       /** Peak resident memory of the process, worker threads included. */
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
-      outcomes: [...report.outcomes].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
+      outcomes: 0
     },
     null,
     2
   )
+  const cut = head.lastIndexOf("0")
+  const outcomes = [...report.outcomes].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
+  if (outcomes.length === 0) {
+    yield `${head.slice(0, cut)}[]${head.slice(cut + 1)}`
+    return
+  }
+  let piece = `${head.slice(0, cut)}[`
+  for (let i = 0; i < outcomes.length; i++) {
+    piece += `${i === 0 ? "" : ","}\n    ${JSON.stringify(outcomes[i], null, 2).replaceAll("\n", "\n    ")}`
+    if ((i + 1) % perPiece === 0) {
+      yield piece
+      piece = ""
+    }
+  }
+  yield `${piece}\n  ]${head.slice(cut + 1)}`
 }
+
+/** The report as JSON, in one string. */
+export const json = (report: Report): string => [...jsonPieces(report)].join("")
 
 /** The report as Markdown (for `--report file.md`). */
 export const markdown = (report: Report): string => {

@@ -107,48 +107,91 @@ const leadOf = (b: Uint8Array, t: Uint8Array): number => {
   return NEUTRAL
 }
 
+// The class of each ASCII byte as bits, so that the loop over ASCII text has no branch but
+// its exit test: bit 0 a word character, bit 1 a separator, bit 2 a `\n`.
+const asciiBits = new Uint8Array(128)
+for (let c = 0; c < 128; c++) asciiBits[c] = (ascii[c] === WORD ? 1 : ascii[c] === SEP ? 2 : 0) | (c === 0x0a ? 4 : 0)
+
 /** Counts lines, words, bytes and characters of a chunk as `wc -lwcm` does. */
 export const count = (b: Uint8Array): Counts => {
   const t = classes()
   const n = b.length
   let lines = 0
   let words = 0
-  let chars = 0
   let invalid = 0
   let firstInvalid = -1
+  // bytes after the first of each valid multi-byte character: chars = n - invalid - extra
+  let extra = 0
   let inWord = 0
   let i = 0
-  while (i < n) {
-    let c = b[i]
-    if (c < 0x80) {
-      // a run of ASCII: the common case, kept tight
-      const start = i
-      for (;;) {
-        const cls = ascii[c]
-        if (cls === WORD) {
-          words += inWord ^ 1
-          inWord = 1
-        } else if (cls === SEP) {
-          inWord = 0
-          if (c === 0x0a) lines++
-        }
-        if (++i === n) break
-        c = b[i]
-        if (c >= 0x80) break
-      }
-      chars += i - start
-      continue
+  for (;;) {
+    // a run of ASCII: the common case, kept tight
+    let c = 0
+    while (i < n) {
+      c = b[i]
+      if (c >= 0x80) break
+      const v = asciiBits[c]
+      const word = v & 1
+      // a word character starts a word unless in one; a separator ends it; others change nothing
+      words += word & (inWord ^ 1)
+      inWord = word | (inWord & ~(v >> 1))
+      lines += v >> 2
+      i++
     }
-    const d = decode(b, i, n, true)
-    if (d < 0) {
+    if (i >= n) break
+    // a 2-, 3- or 4-byte sequence in shortest form (no surrogate), decoded here; anything
+    // else (5 or 6 bytes, invalid bytes) by `decode`
+    let cp = -1
+    let length = 0
+    if (c < 0xe0) {
+      if (c >= 0xc2 && i + 1 < n) {
+        const c1 = b[i + 1]
+        if ((c1 & 0xc0) === 0x80) {
+          cp = ((c & 0x1f) << 6) | (c1 & 0x3f)
+          length = 2
+        }
+      }
+    } else if (c < 0xf0) {
+      if (i + 2 < n) {
+        const c1 = b[i + 1]
+        const c2 = b[i + 2]
+        if ((c1 & 0xc0) === 0x80 && (c2 & 0xc0) === 0x80) {
+          const x = ((c & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f)
+          if (x >= 0x800 && (x < 0xd800 || x > 0xdfff)) {
+            cp = x
+            length = 3
+          }
+        }
+      }
+    } else if (c < 0xf8) {
+      // 4 bytes; like glibc, above U+10FFFF too (up to U+1FFFFF: a character of no class)
+      if (i + 3 < n) {
+        const c1 = b[i + 1]
+        const c2 = b[i + 2]
+        const c3 = b[i + 3]
+        if ((c1 & 0xc0) === 0x80 && (c2 & 0xc0) === 0x80 && (c3 & 0xc0) === 0x80) {
+          const x = ((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f)
+          if (x >= 0x10000) {
+            cp = x
+            length = 4
+          }
+        }
+      }
+    } else {
+      const d = decode(b, i, n, true)
+      if (d >= 0) {
+        cp = Math.floor(d / 8)
+        length = d % 8
+      }
+    }
+    if (length === 0) {
       if (firstInvalid < 0) firstInvalid = i
       invalid++
       i++
       continue
     }
-    const cp = Math.floor(d / 8)
-    i += d % 8
-    chars++
+    i += length
+    extra += length - 1
     const cls = cp < 0x110000 ? t[cp] : NEUTRAL
     if (cls === WORD) {
       words += inWord ^ 1
@@ -156,7 +199,16 @@ export const count = (b: Uint8Array): Counts => {
     } else if (cls === SEP) inWord = 0
   }
   const lead = leadOf(b, t)
-  return { lines, words, bytes: n, chars, invalid, firstInvalid, lead, end: lead === NEUTRAL ? -1 : inWord }
+  return {
+    lines,
+    words,
+    bytes: n,
+    chars: n - invalid - extra,
+    invalid,
+    firstInvalid,
+    lead,
+    end: lead === NEUTRAL ? -1 : inWord
+  }
 }
 
 /** A file's running totals while its chunks' counts arrive in order. */
@@ -344,7 +396,14 @@ export const split = (b: Uint8Array, wholeLines: boolean): number => {
     const c = b[i]
     if (c === 0x0a || (c === 0x0d && i < n - 1)) return i + 1
   }
-  if (wholeLines) return -1
+  return wholeLines ? -1 : boundary(b, n)
+}
+
+/**
+ * Where to cut the first `n` bytes of `b` so that no UTF-8 sequence is cut:
+ * before an incomplete sequence at the end (at most 5 bytes), else at `n`.
+ */
+export const boundary = (b: Uint8Array, n: number): number => {
   // back up over at most 5 continuation bytes to the start of the last sequence
   let i = n - 1
   while (i > 0 && i > n - 6 && (b[i] & 0xc0) === 0x80) i--

@@ -24,6 +24,20 @@ export const Count = Task.make("files/Count", {
   })
 })
 
+/**
+ * Reads and counts a batch of files in the worker (see `batch.ts`): their
+ * paths joined with NUL (a string is passed as is, with no per-path encoding),
+ * and the chunk size to read them in. The figures of every file come back in
+ * one transferred array (`batch.STRIDE` numbers a file), and read errors apart.
+ */
+export const CountFiles = Task.make("files/CountFiles", {
+  payload: Schema.Struct({ paths: Schema.String, chunkSize: Int }),
+  success: Schema.Struct({
+    figures: Schema.Uint8Array,
+    errors: Schema.Array(Schema.Struct({ index: Int, code: Schema.String, message: Schema.String }))
+  })
+})
+
 /** Validates one chunk of whole lines (see `scan.validate`). */
 export const Validate = Task.make("files/Validate", {
   payload: Schema.Struct({ bytes: Schema.Uint8Array, maxLineLength: Int }),
@@ -80,3 +94,14 @@ export class LineTooLongError extends Schema.TaggedError<LineTooLongError>()("Li
     return `a line is longer than ${this.limit} bytes`
   }
 }
+
+/**
+ * Reads and counts a range of bytes of a large file in the worker (see
+ * `batch.countRange`): the ranges of a file go to every worker at once, and
+ * merge in order as chunks do. `end` -1 is the end of the file.
+ */
+export const CountRange = Task.make("files/CountRange", {
+  payload: Schema.Struct({ path: Schema.String, start: Int, end: Int, chunkSize: Int }),
+  success: Count.success,
+  error: FileError
+})

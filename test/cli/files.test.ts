@@ -1,7 +1,7 @@
 // The file processor CLI: its kernels against GNU wc, and the command run as a
 // child process (as a user runs it) on generated trees.
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { TestClock } from "effect/testing"
 import { generate } from "../../src/cli/corpus.ts"
+import * as batch from "../../src/cli/batch.ts"
 import * as Files from "../../src/cli/files.ts"
 import { FileError, InvalidUtf8Error } from "../../src/cli/tasks.ts"
 import * as Report from "../../src/cli/report.ts"
@@ -126,6 +127,76 @@ describe("files: kernels", () => {
   })
 })
 
+/** Random text with multi-byte characters, invalid bytes and every kind of separator. */
+const randomBytes = (seed: number, pieces: number) => {
+  const words = ["a", "word ", "\n", "\r\n", "\t", " ", "é", "日本", "😀", "\u00a0", "\u2028", "\x01"]
+  const invalid = [0xff, 0xc3, 0x80, 0xe2, 0x82, 0xed, 0xa0, 0xf8, 0x88]
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n)
+  const parts: Array<Uint8Array> = []
+  for (let i = 0; i < pieces; i++)
+    parts.push(rnd(10) === 0 ? Uint8Array.of(invalid[rnd(invalid.length)]) : Buffer.from(words[rnd(words.length)]))
+  return new Uint8Array(Buffer.concat(parts))
+}
+
+const figuresOf = (counts: scan.Counts | scan.Totals) => {
+  const { lines, words, bytes, chars, invalid, firstInvalid } = counts
+  return { lines, words, bytes, chars, invalid, firstInvalid }
+}
+
+describe("files: workers reading files", () => {
+  it("a batch counts each file as a whole; large files, files past its budget and what is not a regular file come back", () => {
+    const dir = tmp()
+    const chunk = 64
+    const sizes = [0, 10, 150, 64 * 8 + 1, 300, 90, 200]
+    const paths = sizes.map((n, i) => {
+      const file = path.join(dir, `f${i}.txt`)
+      fs.writeFileSync(file, randomBytes(i + 1, 400).subarray(0, n))
+      return file
+    })
+    paths.push(path.join(dir, "missing.txt"), dir)
+    const { figures, errors } = batch.countFiles(paths, chunk)
+    const status = (i: number) => figures[i * batch.STRIDE]
+    const counted = (i: number) => {
+      const at = i * batch.STRIDE
+      const [lines, words, bytes, chars, invalid, firstInvalid] = figures.subarray(at + 1, at + 7)
+      return { lines, words, bytes, chars, invalid, firstInvalid }
+    }
+    // 0 + 10 + 150 bytes, then a large file (not read), then 300 bytes: over 4 chunks, the rest is left
+    for (const i of [0, 1, 2, 4]) {
+      assert.strictEqual(status(i), batch.OK, `file ${i}`)
+      assert.deepStrictEqual(counted(i), figuresOf(scan.count(fs.readFileSync(paths[i]))), `file ${i}`)
+    }
+    assert.strictEqual(status(3), batch.LARGE)
+    assert.strictEqual(figures[3 * batch.STRIDE + 3], 64 * 8 + 1, "a large file's size")
+    for (const i of [5, 6, 7, 8]) assert.strictEqual(status(i), batch.LEFT, `file ${i}`)
+    assert.deepStrictEqual(errors, [])
+    // a missing file fails with its code; a directory is handed back
+    const rest = batch.countFiles(paths.slice(7), chunk)
+    assert.strictEqual(rest.figures[0], batch.ERROR)
+    assert.strictEqual(rest.errors[0].code, "ENOENT")
+    assert.match(rest.errors[0].message, /^ENOENT: /)
+    assert.strictEqual(rest.figures[batch.STRIDE], batch.REDO)
+  })
+
+  it("ranges read by different workers merge into the whole file's counts, wherever they cut a character", () => {
+    const dir = tmp()
+    for (let round = 0; round < 40; round++) {
+      const bytes = randomBytes(round + 100, 200 + round * 20)
+      const file = path.join(dir, `r${round}.txt`)
+      fs.writeFileSync(file, bytes)
+      const expected = figuresOf(scan.count(bytes))
+      for (const size of [5, 7, 64, 101]) {
+        const totals = scan.emptyTotals()
+        for (let start = 0; start < bytes.length; start += size) {
+          const end = start + size >= bytes.length ? -1 : start + size
+          scan.mergeCounts(totals, batch.countRange(file, start, end, 64))
+        }
+        assert.deepStrictEqual(figuresOf(totals), expected, `round ${round}, ranges of ${size}`)
+      }
+    }
+  })
+})
+
 describe("files: retries", () => {
   it.effect("a transient read error is retried with exponential backoff, a permanent one is not", () =>
     Effect.gen(function* () {
@@ -172,6 +243,17 @@ describe("files: the report", () => {
     assert.match(Report.progressLine(report, 5_000, 10), /^\[█*░*\] 1\/12345 files \(0%\), .*, ETA \d/)
   })
 
+  it("progress: files done while the tree is still listed, with no total", () => {
+    const report = Files.makeReport("analyze", "/x", 0)
+    report.total = 500
+    report.outcomes.push({ status: "ok", file: "a", bytes: 2_000_000, attempts: 1, ms: 1 })
+    report.bytesDone = 2_000_000
+    assert.strictEqual(
+      Report.progressLine(report, 1_000),
+      "scanning… 500 files found, 1 done, 1 files/s, 2.00 MB/s, 0 failed"
+    )
+  })
+
   it("the Markdown report lists every file; the terminal summary stops at 20", () => {
     const report = Files.makeReport("analyze", "/x", 0)
     report.scanning = false
@@ -212,6 +294,93 @@ describe("files: the command", { timeout: 60_000 }, () => {
     const sum = (k: string) =>
       report.outcomes.reduce((s: number, o: any) => s + (o.status === "ok" ? o.counts[k] : 0), 0)
     assert.strictEqual(report.totals.words, sum("words"))
+  })
+
+  it.skipIf(!hasWc)(
+    "which files: the paths find selects with the README's expression, counted as wc --files0-from counts them",
+    async () => {
+      const dir = tmp()
+      const write = (rel: string, data: string | Uint8Array) => {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true })
+        fs.writeFileSync(path.join(dir, rel), data)
+      }
+      for (let i = 0; i < 40; i++) write(`d${i % 4}/e${i % 3}/f${i}.txt`, randomBytes(i, 50 + i * 30))
+      write("empty.txt", "")
+      write("large.txt", randomBytes(7, 20_000)) // more than 8 chunks of 256 bytes: counted in ranges
+      fs.symlinkSync("../d1/e1/f1.txt", path.join(dir, "d0/to-file.txt")) // followed
+      fs.symlinkSync("d2", path.join(dir, "to-dir")) // not followed
+      fs.symlinkSync("nowhere.txt", path.join(dir, "broken.txt")) // listed, fails in both
+      fs.symlinkSync("loop.txt", path.join(dir, "loop.txt")) // listed, fails in both
+      fs.linkSync(path.join(dir, "d3/e0/f3.txt"), path.join(dir, "hard.txt")) // counted once per path
+      // the README's expression; find warns of the loop (and exits 1) but lists it
+      const selection = ["(", "-type", "f", "-o", "-type", "p", "-o", "-type", "l", "!", "-xtype", "d"]
+      const listed = spawnSync("find", [
+        dir,
+        ...selection,
+        "!",
+        "-xtype",
+        "b",
+        "!",
+        "-xtype",
+        "c",
+        "!",
+        "-xtype",
+        "s",
+        ")",
+        "-print0"
+      ]).stdout
+      const paths = listed
+        .toString()
+        .split("\0")
+        .filter((p) => p.length > 0)
+      const run = await cli([dir, "--json", "--progress", "none", "--chunk-size", "256", "--workers", "2"])
+      assert.strictEqual(run.code, 1, run.stderr) // the broken link and the loop
+      const report = JSON.parse(run.stdout)
+      assert.deepStrictEqual(
+        report.outcomes.map((o: any) => path.join(dir, o.file)).sort(),
+        [...paths].sort(),
+        "the same paths as find"
+      )
+      const failed = report.outcomes.filter((o: any) => o.status !== "ok").map((o: any) => o.file)
+      assert.deepStrictEqual(failed.sort(), ["broken.txt", "loop.txt"])
+      const wcRun = spawnSync("wc", ["--files0-from=-", "-l", "-w", "-m", "-c"], {
+        input: listed,
+        env: { ...process.env, LC_ALL: "C.UTF-8" }
+      })
+      assert.strictEqual(wcRun.status, 1, "wc fails the same two files")
+      const [lines, words, chars, bytes] = wcRun.stdout
+        .toString()
+        .trim()
+        .split("\n")
+        .at(-1)!
+        .trim()
+        .split(/\s+/)
+        .map(Number)
+      assert.deepStrictEqual(report.totals, { lines, words, chars, bytes })
+      assert.strictEqual((wcRun.stderr.toString().match(/^wc: /gm) ?? []).length, 2)
+    }
+  )
+
+  it.skipIf(!hasWc)("a tiny time limit: every file has one outcome, its exact counts or a timeout", async () => {
+    // a batch that its worker finishes within the executor's grace period after the limit
+    // keeps its results; one stopped runs its files again alone. Whichever way each file
+    // goes, it has one outcome
+    const dir = tmp()
+    for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(dir, `f${i}.txt`), randomBytes(i, 2000))
+    const run = await cli([dir, "--json", "--progress", "none", "--timeout", "1ms", "--workers", "2"])
+    assert.include([0, 1], run.code, run.stderr)
+    const report = JSON.parse(run.stdout)
+    assert.strictEqual(report.outcomes.length, 30)
+    assert.strictEqual(new Set(report.outcomes.map((o: any) => o.file)).size, 30)
+    for (const o of report.outcomes) {
+      if (o.status === "ok") {
+        const { lines, words, chars, bytes } = o.counts
+        assert.deepStrictEqual({ lines, words, chars, bytes }, wc(path.join(dir, o.file)), o.file)
+      } else {
+        assert.strictEqual(o.status, "timeout", JSON.stringify(o))
+        assert.strictEqual(o.error.message, "timed out after 1ms")
+      }
+    }
   })
 
   it("the sample corpus: a timeout and handled errors, the run goes on; its deliberate failures give exit code 0", async () => {
