@@ -125,7 +125,9 @@ export interface Options {
    * Turn on Node's module compile cache (`module.enableCompileCache()`, in
    * Node's default cache directory) in each worker before its entry module
    * loads, so workers after the first on a machine load effect and your task
-   * modules from cached code. Default `true`.
+   * modules from cached code; the workers' environment gets
+   * `NODE_COMPILE_CACHE` (unless set), so even their bootstrap and a `.ts`
+   * entry come from the cache. Default `true`.
    */
   readonly compileCache?: boolean | undefined
   /** Names the executor in errors and metrics. Default `"cpu"`. */

@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import { spawn } from "node:child_process"
+import * as os from "node:os"
 import { fileURLToPath } from "node:url"
 import { TestClock } from "effect/testing"
 import * as CpuExecutor from "../src/CpuExecutor.ts"
@@ -416,6 +417,33 @@ describe("CpuExecutor", () => {
       const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
       assert.instanceOf(error, TaskCodecError)
       assert.strictEqual((error as TaskCodecError).phase, "success")
+    })
+  )
+
+  it.live("compileCache - workers get NODE_COMPILE_CACHE (beside a given env), unless it is off or set already", () =>
+    Effect.gen(function* () {
+      const info = (options: Partial<CpuExecutor.Options>) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, ...options })
+            return (yield* Future.await(yield* ex.submit(T.Info, null))) as {
+              compileCacheEnv?: string
+              marker?: string
+            }
+          })
+        )
+      const inherited = process.env.NODE_COMPILE_CACHE
+      const on = yield* info({})
+      if (inherited === undefined) assert.isString(on.compileCacheEnv)
+      else assert.strictEqual(on.compileCacheEnv, inherited)
+      const withEnv = yield* info({ env: { EF_MARKER: "m" } })
+      assert.strictEqual(withEnv.marker, "m")
+      assert.strictEqual(withEnv.compileCacheEnv, on.compileCacheEnv)
+      const off = yield* info({ compileCache: false, env: { EF_MARKER: "m" } })
+      assert.strictEqual(off.marker, "m")
+      assert.isUndefined(off.compileCacheEnv)
+      const own = yield* info({ env: { NODE_COMPILE_CACHE: os.tmpdir() } })
+      assert.strictEqual(own.compileCacheEnv, os.tmpdir())
     })
   )
 

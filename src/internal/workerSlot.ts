@@ -21,6 +21,9 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { getCompileCacheDir } from "node:module"
+import * as os from "node:os"
+import * as path from "node:path"
 import { Worker, type WorkerOptions } from "node:worker_threads"
 import { WorkerCrashedError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
@@ -134,6 +137,7 @@ export const make = (
   // timers (grace periods, timeouts, backoff) run on the executor's Clock
   const fork = environment.fork
   const capacity = options.concurrency + options.prefetch
+  const env = workerEnv(options)
   // crash times (Clock millis) inside the window, for backoff and the crash limit
   let recentCrashes: Array<number> = []
   const now = () => environment.clock.currentTimeMillisUnsafe()
@@ -397,7 +401,7 @@ export const make = (
             } satisfies protocol.WorkerData,
             ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
             ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
-            ...(options.env === undefined ? {} : { env: options.env })
+            ...(env === undefined ? {} : { env })
           })
         } catch (error) {
           return host.startFailed(id, `worker ${id} could not be created`, error)
@@ -510,6 +514,19 @@ export const make = (
       })
     }
   }
+}
+
+/**
+ * The workers' environment: with `compileCache`, `NODE_COMPILE_CACHE` names
+ * the cache (unless set already), which Node reads as a thread starts, so the
+ * bootstrap and a `.ts` entry load from cached code from the first module on
+ * (else each worker first loads Node's TypeScript stripper). Otherwise the
+ * given env, or Node's default (a copy of `process.env`).
+ */
+const workerEnv = (options: Options): Record<string, string | undefined> | undefined => {
+  const base = options.env ?? process.env
+  if (!options.compileCache || base.NODE_COMPILE_CACHE !== undefined) return options.env
+  return { ...base, NODE_COMPILE_CACHE: getCompileCacheDir() ?? path.join(os.tmpdir(), "node-compile-cache") }
 }
 
 /** The bootstrap every worker thread starts with (`.ts` from source, `.js` from dist). */
