@@ -77,7 +77,17 @@ const leakCheck = (
       `${label}: worker threads still alive after release`
     )
     assert.strictEqual(counting.active(), 0, `${label}: executor timers still sleeping after release`)
-    assert.deepStrictEqual(leaks(before, snapshot()), {}, `${label}: resources or listeners left after release`)
+    // a handle Node itself closes just after (seen once, on a loaded machine: one
+    // Timeout after a broken executor's release) gets 2 s; a real leak stays.
+    // Polled on setImmediate, so that no timer of the check's own is pending
+    // while it looks
+    let left = leaks(before, snapshot())
+    const deadline = Date.now() + 2_000
+    while (Object.keys(left).length > 0 && Date.now() < deadline) {
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      left = leaks(before, snapshot())
+    }
+    assert.deepStrictEqual(left, {}, `${label}: resources or listeners left after release`)
     return created.length
   })
 
