@@ -62,12 +62,10 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as ClusterRunner from "./ClusterRunner.ts"
-import type { Executor, MapOptions, Stats, WhenFull } from "./Executor.ts"
+import type { MapOptions, Stats, WhenFull } from "./Executor.ts"
 import {
   type BrokenExecutorError,
-  type CancelledError,
   type ClusterError,
   type ExecutorShutdownError,
   type InvalidOptionsError,
@@ -84,7 +82,7 @@ import * as options_ from "./internal/options.ts"
 import * as executor_ from "./internal/executor.ts"
 import * as taskExecutor from "./internal/taskExecutor.ts"
 import type * as Task from "./Task.ts"
-import type { TaskExecutor } from "./TaskExecutor.ts"
+import type { TaskExecutor, TaskExecutorOf } from "./TaskExecutor.ts"
 
 /**
  * Options of a cluster executor (the client side). Every field is optional.
@@ -203,19 +201,7 @@ export interface ClusterStats extends Stats {
  * @category models
  * @since 0.3.0
  */
-export interface ClusterExecutorShape extends Executor {
-  readonly submit: <T extends Task.AnyTask>(
-    task: T,
-    payload: Task.Payload<T>,
-    options?: SubmitOptions
-  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | TaskError>, SubmitError>
-  readonly map: <T extends Task.AnyTask>(
-    task: T,
-    payloads: Iterable<Task.Payload<T>>,
-    options?: MapOptions
-  ) => Stream.Stream<Task.Success<T>, Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError>
-  readonly stats: Effect.Effect<ClusterStats>
-}
+export interface ClusterExecutorShape extends TaskExecutorOf<SubmitOptions, TaskError, ClusterStats> {}
 
 /**
  * The cluster executor service. Use `make` for executors under tags of your own.

@@ -43,16 +43,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { WorkerOptions } from "node:worker_threads"
-import type { Executor, MapOptions, Stats, WhenFull } from "./Executor.ts"
+import type { MapOptions, Stats, WhenFull } from "./Executor.ts"
 import {
   type BrokenExecutorError,
-  type CancelledError,
   InvalidOptionsError,
   type SubmitError,
   type TaskCodecError,
@@ -64,7 +62,7 @@ import * as taskExecutor from "./internal/taskExecutor.ts"
 import * as options_ from "./internal/options.ts"
 import * as workerSlot from "./internal/workerSlot.ts"
 import type * as Task from "./Task.ts"
-import type { TaskExecutor } from "./TaskExecutor.ts"
+import type { TaskExecutor, TaskExecutorOf } from "./TaskExecutor.ts"
 
 /**
  * Options of a CPU executor. Only `worker` is required.
@@ -195,19 +193,7 @@ export interface CpuStats extends Stats {
  * @category models
  * @since 0.1.0
  */
-export interface CpuExecutorShape extends Executor {
-  readonly submit: <T extends Task.AnyTask>(
-    task: T,
-    payload: Task.Payload<T>,
-    options?: SubmitOptions
-  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | TaskError>, SubmitError>
-  readonly map: <T extends Task.AnyTask>(
-    task: T,
-    payloads: Iterable<Task.Payload<T>>,
-    options?: MapOptions
-  ) => Stream.Stream<Task.Success<T>, Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError>
-  readonly stats: Effect.Effect<CpuStats>
-}
+export interface CpuExecutorShape extends TaskExecutorOf<SubmitOptions, TaskError, CpuStats> {}
 
 /**
  * The CPU executor service. Use `make` for executors under tags of your own.

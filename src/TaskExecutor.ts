@@ -100,6 +100,39 @@ export type TaskError =
   | Cause.TimeoutError
 
 /**
+ * An executor of `Task`s, written once for every kind: `submit` and `map`
+ * of `Task`s, `shutdown` and `stats`, given the options its `submit` takes
+ * (`Options`), the errors its own machinery adds to a task's (`TE`) and its
+ * statistics (`S`). `CpuExecutorShape`, `ClusterExecutorShape` and
+ * {@link TaskExecutorShape} are this shape.
+ *
+ * **Example** (A function over any of them)
+ *
+ * ```ts
+ * import type { Stats } from "effect-futures/Executor"
+ * import type { TaskExecutorOf } from "effect-futures/TaskExecutor"
+ *
+ * const describe = <O, E, S extends Stats>(executor: TaskExecutorOf<O, E, S>) => executor.name
+ * ```
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface TaskExecutorOf<Options, TE, S extends Stats> extends Executor {
+  readonly submit: <T extends Task.AnyTask>(
+    task: T,
+    payload: Task.Payload<T>,
+    options?: Options
+  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | TE>, SubmitError>
+  readonly map: <T extends Task.AnyTask>(
+    task: T,
+    payloads: Iterable<Task.Payload<T>>,
+    options?: MapOptions
+  ) => Stream.Stream<Task.Success<T>, Task.Error<T> | TE | CancelledError | SubmitError | Cause.TimeoutError>
+  readonly stats: Effect.Effect<S>
+}
+
+/**
  * The common shape of `CpuExecutor` and `ClusterExecutor`: `submit` and
  * `map` of `Task`s, `shutdown` and `stats` (the executor's own tag gives the
  * richer `CpuStats` / `ClusterStats`).
@@ -107,19 +140,7 @@ export type TaskError =
  * @category models
  * @since 0.3.0
  */
-export interface TaskExecutorShape extends Executor {
-  readonly submit: <T extends Task.AnyTask>(
-    task: T,
-    payload: Task.Payload<T>,
-    options?: SubmitOptions
-  ) => Effect.Effect<Future<Task.Success<T>, Task.Error<T> | TaskError>, SubmitError>
-  readonly map: <T extends Task.AnyTask>(
-    task: T,
-    payloads: Iterable<Task.Payload<T>>,
-    options?: MapOptions
-  ) => Stream.Stream<Task.Success<T>, Task.Error<T> | TaskError | CancelledError | SubmitError | Cause.TimeoutError>
-  readonly stats: Effect.Effect<Stats>
-}
+export interface TaskExecutorShape extends TaskExecutorOf<SubmitOptions, TaskError, Stats> {}
 
 /**
  * The service: provided by `CpuExecutor.layer`, `CpuExecutor.layerConfig`,
