@@ -13,6 +13,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { identity } from "effect/Function"
 import { TaskCodecError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
 import * as codec from "./codec.ts"
@@ -33,7 +34,7 @@ export const encodePayload = (
   payload: unknown,
   chunk: boolean,
   /** A chunk of numbers as one `Float64Array` (to a worker thread, which unpacks it; see `Codec.numbers`). */
-  packNumbers = false
+  pack = false
 ): { readonly encoded: unknown } | Exit.Failure<never, TaskCodecError> => {
   const payloadCodec = codec.of(task.payload)
   if (!chunk) {
@@ -41,15 +42,10 @@ export const encodePayload = (
     return r instanceof codec.Invalid ? codecError(task, "payload", r.message) : { encoded: r }
   }
   const items = payload as ReadonlyArray<unknown>
-  if (packNumbers && payloadCodec.numbers) {
-    const packed = new Float64Array(items.length)
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]
-      if (typeof item !== "number")
-        return codecError(task, "payload", (payloadCodec.encode(item) as codec.Invalid).message)
-      packed[i] = item
-    }
-    return { encoded: packed }
+  if (pack && payloadCodec.numbers) {
+    // not all numbers: the loop below names the first that is not
+    const packed = packNumbers(items, identity)
+    if (packed !== undefined) return { encoded: packed }
   }
   const out = new Array(items.length)
   for (let i = 0; i < items.length; i++) {
@@ -183,8 +179,7 @@ export const prepare = (entry: Entry, payload: unknown, chunk: boolean): Effect.
       return entry.run(decoded)
     }
     // a chunk of numbers comes packed: they are the payloads as they are
-    if (entry.payload.numbers && payload instanceof Float64Array)
-      return runChunk(entry, payload as unknown as Array<number>)
+    if (entry.payload.numbers && payload instanceof Float64Array) return runChunk(entry, payload)
     const payloads = payload as Array<unknown>
     const decoded = new Array(payloads.length)
     for (let i = 0; i < payloads.length; i++) {
@@ -228,8 +223,8 @@ export const encodeExit = (
   return encodeFailure(entry, exit.cause)
 }
 
-/** A chunk's results in one `Float64Array`, if every one is a number (else undefined: encoded one by one). */
-const packNumbers = (values: Array<unknown>, unwrap: (value: unknown) => unknown): Float64Array | undefined => {
+/** Values in one `Float64Array`, if every one (through `unwrap`) is a number; else undefined (encoded one by one). */
+const packNumbers = (values: ReadonlyArray<unknown>, unwrap: (value: unknown) => unknown): Float64Array | undefined => {
   const packed = new Float64Array(values.length)
   for (let i = 0; i < values.length; i++) {
     const value = unwrap(values[i])
