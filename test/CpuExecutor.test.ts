@@ -723,22 +723,37 @@ describe("CpuExecutor protocol", () => {
     })
   )
 
+  /** Runs a fixture script in a child process (the pinned Node); its exit code and output. */
+  const runScript = (name: string) =>
+    Effect.callback<{ code: number | null; stdout: string; stderr: string }>((resume) => {
+      const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+      const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (d) => (stdout += d))
+      child.stderr.on("data", (d) => (stderr += d))
+      child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+      return Effect.sync(() => child.kill("SIGKILL"))
+    }).pipe((effect) => bounded(`${name}'s exit`, effect))
+
   it.live(
     "a script that never shuts its executor down exits once its work is done",
     () =>
       Effect.gen(function* () {
-        const script = fileURLToPath(new URL("./fixtures/noShutdown.ts", import.meta.url))
-        const result = yield* Effect.callback<{ code: number | null; stdout: string; stderr: string }>((resume) => {
-          const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] })
-          let stdout = ""
-          let stderr = ""
-          child.stdout.on("data", (d) => (stdout += d))
-          child.stderr.on("data", (d) => (stderr += d))
-          child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
-          return Effect.sync(() => child.kill("SIGKILL"))
-        }).pipe((effect) => bounded("the script's exit", effect))
+        const result = yield* runScript("noShutdown.ts")
         assert.strictEqual(result.code, 0, result.stderr)
         assert.strictEqual(result.stdout.trim(), "[1,4,9,16]")
+      }),
+    30_000
+  )
+
+  it.live(
+    "a release that begins before a starting worker's READY is read still finishes (the stopping worker keeps the process alive until it exits)",
+    () =>
+      Effect.gen(function* () {
+        const result = yield* runScript("releaseWhileStarting.ts")
+        assert.strictEqual(result.code, 0, result.stderr)
+        assert.strictEqual(result.stdout.trim(), "released")
       }),
     30_000
   )

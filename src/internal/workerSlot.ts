@@ -159,9 +159,20 @@ export const make = (
       })
     })
 
+  /**
+   * A worker that holds no task does not keep the process alive; one that is
+   * stopping does, until it has exited (a release waits for that exit, and
+   * would otherwise be left unfinished when nothing else keeps the program
+   * running).
+   */
+  const idle = (slot: WorkerSlot) => {
+    if (slot.inflight.size === 0 && !slot.exited && !slot.closing && !slot.killing) slot.worker.unref()
+  }
+
   const terminate = (slot: WorkerSlot): Effect.Effect<void> =>
     Effect.suspend(() => {
       if (slot.exited) return Effect.void
+      slot.worker.ref()
       void slot.worker.terminate().catch(() => {})
       return waitExit(slot)
     })
@@ -173,7 +184,7 @@ export const make = (
   const takeOff = (slot: WorkerSlot, work: CpuWork) => {
     if (!slot.inflight.delete(work.future.id)) return
     slot.free.push(work.index)
-    if (slot.inflight.size === 0 && !slot.exited) slot.worker.unref()
+    idle(slot)
     if (work.timer !== undefined) {
       work.timer.interruptUnsafe()
       work.timer = undefined
@@ -206,7 +217,7 @@ export const make = (
       }
       case protocol.READY:
         slot.booted = true
-        if (slot.inflight.size === 0) slot.worker.unref()
+        idle(slot)
         return host.ready(slot.id, slot)
       case protocol.INIT_FAILED:
         // reported on exit: until then the slot is still starting, so a release
@@ -506,6 +517,7 @@ export const make = (
       return Effect.suspend(() => {
         if (slot.exited) return Effect.void
         slot.closing = true
+        slot.worker.ref()
         slot.worker.postMessage([protocol.CLOSE])
         return waitExit(slot).pipe(
           Effect.timeoutOption(options.closeTimeoutMs),
