@@ -210,6 +210,7 @@ const main = async (): Promise<number> => {
   // a quick run is a smoke run: it does not wait for a quiet machine (nor, by default, redo disturbed runs)
   if (!options.quick && !(await waitForQuiet(machine.clockTicksPerSecond, 10_000)))
     console.log("warning: the machine is busy at start")
+  for (const system of systems) if (system._tag === "InProcess" && system.prepare !== undefined) await system.prepare()
   const baseline = makeSpeedBaseline()
   baseline.calibrate(systems)
 

@@ -143,6 +143,8 @@ export interface InProcessSystem {
   readonly postgres?: boolean | undefined
   /** Why it cannot run here (a package or service missing), or undefined when it can. */
   readonly unavailable?: (() => string | undefined) | undefined
+  /** Runs once in the bench's own process before any round (e.g. builds a bundle its runs load). */
+  readonly prepare?: (() => Promise<void>) | undefined
 }
 
 /** A system benchmarked through another program (Python); it prints a {@link ChildReport} line. */

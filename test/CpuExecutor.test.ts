@@ -18,6 +18,7 @@ import { type Adapter, executorContract } from "./contract/executor.ts"
 import { blocking, gated } from "./fixtures/contract.ts"
 import * as Gate from "./fixtures/gate.ts"
 import * as T from "./fixtures/tasks.ts"
+import { bundled } from "./utils/bundle.ts"
 
 const worker = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -59,6 +60,22 @@ const configured = (name: string, config: Partial<CpuExecutor.Options>): Adapter
 executorContract(configured("prefetch 0", { prefetch: 0 }))
 executorContract({ ...configured("recycled every 3 tasks", { maxTasksPerWorker: 3 }), fifoPerSlot: true })
 
+// the worker entry bundled into one file (effect inside), as README "Fast worker start" ships it
+executorContract({
+  ...cpuAdapter,
+  name: "CpuExecutor (worker entry bundled into one file)",
+  fifoPerSlot: true,
+  make: (options) =>
+    Effect.flatMap(bundled(worker), (bundle) =>
+      Effect.map(CpuExecutor.make({ worker: bundle, ...options, name: "contract-cpu" }), (ex) => ({
+        submit: (payload, o) => ex.submit(T.Contract, payload, o),
+        map: (payloads, o) => ex.map(T.Contract, payloads, o),
+        shutdown: ex.shutdown,
+        stats: ex.stats
+      }))
+    )
+})
+
 const crashOf = (exit: Exit.Exit<unknown, unknown>): WorkerCrashedError => {
   assert.isTrue(Exit.isFailure(exit))
   const error = Exit.isFailure(exit) ? Cause.findError(exit.cause) : undefined
@@ -67,9 +84,9 @@ const crashOf = (exit: Exit.Exit<unknown, unknown>): WorkerCrashedError => {
 }
 
 describe("CpuExecutor", () => {
-  it.live("errors - typed errors arrive as the same class; successes decode through their schema", () =>
+  const typedErrors = (entry: Effect.Effect<URL>) => () =>
     Effect.gen(function* () {
-      const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1 })
+      const ex = yield* CpuExecutor.make({ worker: yield* entry, maxWorkers: 1 })
       assert.strictEqual(yield* Future.await(yield* ex.submit(T.Sqrt, 16)), 4)
       const error = yield* Effect.flip(Future.await(yield* ex.submit(T.Sqrt, -4)))
       assert.instanceOf(error, T.Negative)
@@ -79,6 +96,16 @@ describe("CpuExecutor", () => {
       assert.strictEqual(parsed, 42.5)
       assert.strictEqual(yield* Effect.flip(Future.await(yield* ex.submit(T.Parse, "x"))), "not a number: x")
     })
+
+  it.live(
+    "errors - typed errors arrive as the same class; successes decode through their schema",
+    typedErrors(Effect.succeed(worker))
+  )
+
+  // its own copy of effect makes its own Negative class: the parent's schema decodes it into the parent's
+  it.live(
+    "errors - from a worker entry bundled into one file (effect inside), typed errors arrive as the parent's class",
+    typedErrors(bundled(worker))
   )
 
   it.live("errors - a defect keeps its name, message and worker stack", () =>

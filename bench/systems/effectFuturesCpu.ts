@@ -8,6 +8,7 @@ import * as CpuExecutor from "../../src/CpuExecutor.ts"
 import * as Future from "../../src/Future.ts"
 import { settle } from "../measure.ts"
 import type { InProcessSystem, Runner, RunResult } from "../types.ts"
+import { buildBundledWorker, requireBundledWorker } from "../workers/bundle.ts"
 import { Block, Spin, Square, Warm } from "../workers/tasks.ts"
 import {
   blockerStarted,
@@ -24,14 +25,14 @@ import {
 
 type Options = Omit<CpuExecutor.Options, "worker" | "maxWorkers" | "minWorkers">
 
-const worker = new URL("../workers/effectFutures.ts", import.meta.url)
+const sourceWorker = new URL("../workers/effectFutures.ts", import.meta.url)
 
 const run = <E>(effect: Effect.Effect<RunResult, E, Scope.Scope>): Promise<RunResult> =>
   Effect.runPromise(Effect.scoped(effect))
 
-/** A pool of `workers` threads, all started at once. */
-const makeCpu = (options: Options, workers: number) =>
-  CpuExecutor.make({ ...options, worker, maxWorkers: workers, minWorkers: workers })
+/** A pool of `workers` threads, all started at once (the worker entry is `options.worker`, else the `.ts` source). */
+const makeCpu = (options: Options & { readonly worker?: URL | undefined }, workers: number) =>
+  CpuExecutor.make({ ...options, worker: options.worker ?? sourceWorker, maxWorkers: workers, minWorkers: workers })
 
 /** Submits every payload, then awaits every future in order; returns the results. */
 const submitAll = <A>(
@@ -127,12 +128,13 @@ const heavyTasks =
 
 /** W5: executor creation to first result, then `tasks` sequential submit-and-await round trips. */
 const roundTrips =
-  (options: Options): Runner =>
+  (options: Options, worker?: () => URL): Runner =>
   (params) =>
     run(
       Effect.gen(function* () {
+        const entry = worker?.()
         const spawnStart = performance.now()
-        const cpu = yield* makeCpu(options, params.concurrency)
+        const cpu = yield* makeCpu({ ...options, worker: entry }, params.concurrency)
         if ((yield* Future.await(yield* cpu.submit(Square, 3))) !== 9) return yield* Effect.die("wrong first result")
         const spawnMs = performance.now() - spawnStart
         yield* bootAll(cpu, options, params.concurrency, 1000)
@@ -206,6 +208,21 @@ export const system = make(
   {},
   "`CpuExecutor.make({ worker, maxWorkers: n, minWorkers: n })`, otherwise defaults (prefetch 16, metrics on); `submit` then `Future.await` per task; W3c: `map(Square, items, { chunksize: 1000 })` collected"
 )
+
+/**
+ * Defaults, the worker entry bundled into one file (README, "Fast worker
+ * start"): W5 only, where spawn → first result is measured.
+ */
+export const bundled: InProcessSystem = {
+  _tag: "InProcess",
+  id: "effect-futures-cpu-bundled",
+  label: "effect-futures CpuExecutor (defaults, bundled worker entry)",
+  kind: "ours",
+  notes:
+    "as effect-futures-cpu, with the worker entry bundled by rolldown into one ESM file (effect inside), built once before the rounds",
+  prepare: buildBundledWorker,
+  runners: { W5: roundTrips({}, requireBundledWorker) }
+}
 
 /** The tuned options: tasks sent ahead to each worker, metrics off. */
 export const tuned = make(

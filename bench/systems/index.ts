@@ -18,6 +18,7 @@ export const systems: ReadonlyArray<System> = [
   effectFutures.lean,
   effectFuturesCpu.system,
   effectFuturesCpu.tuned,
+  effectFuturesCpu.bundled,
   effectForEach.system,
   pLimit.system,
   pQueue.system,

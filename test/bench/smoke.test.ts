@@ -58,6 +58,7 @@ describe("bench smoke", () => {
           `${workload.id} ${system.id} in-process`,
           () =>
             Effect.gen(function* () {
+              if (system.prepare !== undefined) yield* Effect.promise(system.prepare)
               const result = yield* Effect.promise(() =>
                 runInProcess(system.id, workload.id, workload.tiny, processEnv())
               )

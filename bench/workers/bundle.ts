@@ -1,0 +1,33 @@
+// The bench worker entry bundled into one file (effect and effect-futures'
+// worker runtime inside), as a user ships it for fast worker start (README,
+// "Fast worker start"): a worker then loads one module instead of ~150.
+// Built once per `npm run bench` (the system's `prepare`), before any run.
+import { existsSync, mkdirSync } from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { build } from "rolldown"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+
+/** Where the bundle is written (`.tmp` is not committed). */
+export const bundledWorker = new URL("file://" + path.join(root, ".tmp", "bench-build", "effectFutures.mjs"))
+
+/** Bundles bench/workers/effectFutures.ts into `bundledWorker`. */
+export const buildBundledWorker = async (): Promise<void> => {
+  const file = fileURLToPath(bundledWorker)
+  mkdirSync(path.dirname(file), { recursive: true })
+  await build({
+    input: fileURLToPath(new URL("./effectFutures.ts", import.meta.url)),
+    platform: "node",
+    logLevel: "silent",
+    output: { file, format: "esm" }
+  })
+}
+
+/** The bundle's URL; fails clearly when `npm run bench` has not built it. */
+export const requireBundledWorker = (): URL => {
+  if (!existsSync(fileURLToPath(bundledWorker))) {
+    throw new Error(`${fileURLToPath(bundledWorker)} is missing: run the bench through npm run bench, which builds it`)
+  }
+  return bundledWorker
+}
