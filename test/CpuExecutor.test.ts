@@ -19,6 +19,7 @@ import { blocking, gated } from "./fixtures/contract.ts"
 import * as Gate from "./fixtures/gate.ts"
 import * as T from "./fixtures/tasks.ts"
 import { bundled } from "./utils/bundle.ts"
+import * as cpuJob from "../src/internal/cpuJob.ts"
 
 const worker = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -82,6 +83,13 @@ const crashOf = (exit: Exit.Exit<unknown, unknown>): WorkerCrashedError => {
   assert.isTrue(error?._tag === "Success" && error.success instanceof WorkerCrashedError, String(exit))
   return (error as any).success
 }
+
+/** Bounds a step of a live test: a hang fails it with what did not happen. */
+const bounded = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
+  Effect.timeoutOrElse(effect, {
+    duration: "10 seconds",
+    orElse: () => Effect.die(new Error(`${what}: did not happen within 10 s`))
+  })
 
 describe("CpuExecutor", () => {
   const typedErrors = (entry: Effect.Effect<URL>) => () =>
@@ -447,6 +455,59 @@ describe("CpuExecutor", () => {
     })
   )
 
+  it("map - chunks run Effect.sync items as plain calls in their fiber: effect's Sync primitive is recognised", () => {
+    // if an effect upgrade stores Effect.sync differently, chunks fall back to the fiber (slower, not different): this says so
+    assert.isTrue(cpuJob.syncFastPath())
+  })
+
+  it.live(
+    "map - an Effect.sync item that throws mid-chunk: the results before it, then its defect, as when it runs alone",
+    () =>
+      Effect.gen(function* () {
+        const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1 })
+        const g = Gate.make()
+        const item = (throws: boolean) => ({ g, ms: 0, throws })
+        const aloneExit = yield* Future.exit(yield* ex.submit(T.Tick, item(true)))
+        const alone = Exit.isFailure(aloneExit) ? Cause.squash(aloneExit.cause) : undefined
+        const seen: Array<number> = []
+        const exit = yield* ex.map(T.Tick, [item(false), item(false), item(true), item(false)], { chunksize: 4 }).pipe(
+          Stream.runForEach((x) => Effect.sync(() => seen.push(x))),
+          Effect.exit
+        )
+        assert.deepStrictEqual(seen, [1, 2])
+        assert.isTrue(Exit.isFailure(exit))
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.instanceOf(defect, Error)
+        assert.instanceOf(alone, Error)
+        assert.deepStrictEqual([(defect as Error).name, (defect as Error).message], ["Error", "tick threw"])
+        assert.deepStrictEqual([(alone as Error).name, (alone as Error).message], ["Error", "tick threw"])
+        assert.strictEqual(Gate.get(g, Gate.ORDINAL), 2, "the item after the throw never ran")
+      })
+  )
+
+  it.live(
+    "map - a running chunk of slow Effect.sync items stops between items when cancelled, its worker kept",
+    () =>
+      Effect.gen(function* () {
+        // a grace period longer than the test's bound: terminating the worker would fail the test
+        const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, minWorkers: 1, cancelGracePeriod: "60 seconds" })
+        const g = Gate.make()
+        const items = Array.from({ length: 200 }, () => ({ g, ms: 5, throws: false }))
+        const consumer = yield* Effect.forkChild(Stream.runCollect(ex.map(T.Tick, items, { chunksize: 200 })))
+        yield* bounded("the first item", Gate.awaitStarted(g))
+        // the stream's end cancels its chunk, which was running: it must stop at an item boundary
+        yield* bounded("the cancel", Fiber.interrupt(consumer))
+        const ran = Gate.get(g, Gate.ORDINAL)
+        assert.isBelow(ran, 200, "the chunk stopped before its end")
+        const s = yield* ex.stats
+        assert.deepStrictEqual([s.cancelled, s.crashes, s.restarts, s.workers], [1, 0, 0, 1])
+        // the same worker serves the next task
+        assert.strictEqual(yield* Future.await(yield* ex.submit(T.Square, 3)), 9)
+        assert.strictEqual(Gate.get(g, Gate.ORDINAL), ran, "no item ran after the cancel")
+      }),
+    20_000
+  )
+
   it.live("compileCache - workers get NODE_COMPILE_CACHE (beside a given env), unless it is off or set already", () =>
     Effect.gen(function* () {
       const info = (options: Partial<CpuExecutor.Options>) =>
@@ -589,11 +650,6 @@ describe("CpuExecutor protocol", () => {
     const g = Gate.make()
     return { g, task: { k: "spin", g, n } as T.ContractPayload }
   }
-  const bounded = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
-    Effect.timeoutOrElse(effect, {
-      duration: "10 seconds",
-      orElse: () => Effect.die(new Error(`${what}: did not happen within 10 s`))
-    })
 
   it.live("cancel of a task sent ahead behind a long one: it never starts, and nobody is terminated", () =>
     Effect.gen(function* () {
