@@ -29,9 +29,9 @@
 // a quiescent start; sequences that shut down get a fresh one. A failing
 // sequence discards the shared executor.
 //
-// Runs: MODEL_RUNS sequences (default 60, spread over the configurations;
-// `npm run fuzz` runs 10,000; `-t '<configuration>'` with MODEL_RUNS = 6 × n
-// runs n of one). A failure prints fast-check's `{ seed, path }` and the
+// Runs: MODEL_RUNS sequences (default 60, spread over the configurations),
+// or MODEL_RUNS_PER_CONFIGURATION of each (`npm run fuzz`: 10,000 of each,
+// about 2 hours here; `-t '<configuration>'` runs one). A failure prints fast-check's `{ seed, path }` and the
 // shrunk command list; replay it with
 //   MODEL_SEED=<seed> MODEL_PATH=<path> npx vitest run test/CpuExecutor.model.test.ts -t '<configuration>'
 // and add the shrunk list as a regression case below. A failure on a shared

@@ -15,8 +15,8 @@
 // milliseconds. Task events at the same instant run in the order their sleeps
 // were registered, as TestClock does.
 //
-// Runs: MODEL_RUNS sequences (default 600, spread over the configurations;
-// `npm run fuzz` runs 10,000). A failure prints fast-check's `{ seed, path }`
+// Runs: MODEL_RUNS sequences (default 600, spread over the configurations),
+// or MODEL_RUNS_PER_CONFIGURATION of each (`npm run fuzz`: 10,000). A failure prints fast-check's `{ seed, path }`
 // and the shrunk command list; replay it with
 //   MODEL_SEED=<seed> MODEL_PATH=<path> npx vitest run test/IoExecutor.model.test.ts -t '<configuration>'
 // and add the shrunk list as a regression case below.

@@ -32,7 +32,7 @@
 // state the executor settles into, waited for (bounded).
 //
 // Runs: MODEL_RUNS sequences per executor (spread over its
-// configurations); MODEL_SEED and MODEL_PATH replay a failure (fast-check
+// configurations), or MODEL_RUNS_PER_CONFIGURATION of each; MODEL_SEED and MODEL_PATH replay a failure (fast-check
 // prints both: `{ seed: …, path: "…" }`), MODEL_STATS=1 prints what was
 // exercised. Debugging: MODEL_NO_SHRINK=1 reports the first failure as it is;
 // MODEL_CASE=<file> replays one counterexample as printed (`[{ config,
@@ -1007,8 +1007,13 @@ export const modelSuite = <C>(
         )
       )
     )
+  // MODEL_RUNS_PER_CONFIGURATION (`npm run fuzz`: 10,000) wins over MODEL_RUNS, which is spread over the configurations
+  const perConfiguration = process.env.MODEL_RUNS_PER_CONFIGURATION
   const total = Number(process.env.MODEL_RUNS ?? options.defaultRuns)
-  const runs = Math.max(1, Math.ceil(total / configurations.length))
+  const runs =
+    perConfiguration !== undefined && perConfiguration !== ""
+      ? Math.max(1, Number(perConfiguration))
+      : Math.max(1, Math.ceil(total / configurations.length))
   const runTimeoutMs = Number(process.env.MODEL_RUN_TIMEOUT_MS ?? options.runTimeoutMs)
   const params = parameters(runs, runTimeoutMs)
 
