@@ -1,4 +1,4 @@
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -18,7 +18,7 @@ import { type Adapter, executorContract } from "./contract/executor.ts"
 import { blocking, gated } from "./fixtures/contract.ts"
 import * as Gate from "./fixtures/gate.ts"
 import * as T from "./fixtures/tasks.ts"
-import { bundled } from "./utils/bundle.ts"
+import { bundled, removeBundles } from "./utils/bundle.ts"
 import * as cpuJob from "../src/internal/cpuJob.ts"
 
 const worker = new URL("./fixtures/worker.ts", import.meta.url)
@@ -62,6 +62,7 @@ executorContract(configured("prefetch 0", { prefetch: 0 }))
 executorContract({ ...configured("recycled every 3 tasks", { maxTasksPerWorker: 3 }), fifoPerSlot: true })
 
 // the worker entry bundled into one file (effect inside), as README "Fast worker start" ships it
+afterAll(removeBundles)
 executorContract({
   ...cpuAdapter,
   name: "CpuExecutor (worker entry bundled into one file)",
