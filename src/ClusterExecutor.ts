@@ -50,7 +50,6 @@
  *
  * @since 0.3.0
  */
-import type * as Cause from "effect/Cause"
 import * as MessageStorage from "effect/cluster/MessageStorage"
 import * as RunnerHealth from "effect/cluster/RunnerHealth"
 import * as Runners from "effect/cluster/Runners"
@@ -64,16 +63,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as ClusterRunner from "./ClusterRunner.ts"
 import type { MapOptions, Stats, WhenFull } from "./Executor.ts"
-import {
-  type BrokenExecutorError,
-  type ClusterError,
-  type ExecutorShutdownError,
-  type InvalidOptionsError,
-  type QueueFullError,
-  type SubmitError,
-  type TaskCodecError,
-  type WorkerCrashedError
-} from "./ExecutorError.ts"
+import type { InvalidOptionsError, SubmitError } from "./ExecutorError.ts"
 import type { Future } from "./Future.ts"
 import * as clusterJob from "./internal/clusterJob.ts"
 import * as clusterOptions from "./internal/clusterOptions.ts"
@@ -82,7 +72,7 @@ import * as options_ from "./internal/options.ts"
 import * as executor_ from "./internal/executor.ts"
 import * as taskExecutor from "./internal/taskExecutor.ts"
 import type * as Task from "./Task.ts"
-import type { TaskExecutor, TaskExecutorOf } from "./TaskExecutor.ts"
+import type { TaskError as TaskExecutorTaskError, TaskExecutor, TaskExecutorOf } from "./TaskExecutor.ts"
 
 /**
  * Options of a cluster executor (the client side). Every field is optional.
@@ -159,19 +149,14 @@ export interface SubmitOptions {
 
 /**
  * What a cluster task's future can fail with besides the task's own error:
- * the runner's failures, the cluster's, and the timeout.
+ * the runner's failures, the cluster's, and the timeout. The same union as
+ * `TaskExecutor.TaskError` (a cluster executor can fail with every error a
+ * task executor names).
  *
  * @category models
  * @since 0.3.0
  */
-export type TaskError =
-  | WorkerCrashedError
-  | TaskCodecError
-  | BrokenExecutorError
-  | ExecutorShutdownError
-  | QueueFullError
-  | ClusterError
-  | Cause.TimeoutError
+export type TaskError = TaskExecutorTaskError
 
 /**
  * The executor's counters, plus the calls in flight.
