@@ -12,17 +12,15 @@ const root = fileURLToPath(new URL("../..", import.meta.url))
 /** Where the bundle is written (`.tmp` is not committed). */
 export const bundledWorker = new URL("file://" + path.join(root, ".tmp", "bench-build", "effectFutures.mjs"))
 
-/** Bundles bench/workers/effectFutures.ts into `bundledWorker`. */
-export const buildBundledWorker = async (): Promise<void> => {
-  const file = fileURLToPath(bundledWorker)
+/** Bundles the worker entry `entry` into the one ESM file `file` (the tests' bundles too). */
+export const bundleWorkerEntry = async (entry: URL, file: string): Promise<void> => {
   mkdirSync(path.dirname(file), { recursive: true })
-  await build({
-    input: fileURLToPath(new URL("./effectFutures.ts", import.meta.url)),
-    platform: "node",
-    logLevel: "silent",
-    output: { file, format: "esm" }
-  })
+  await build({ input: fileURLToPath(entry), platform: "node", logLevel: "silent", output: { file, format: "esm" } })
 }
+
+/** Bundles bench/workers/effectFutures.ts into `bundledWorker`. */
+export const buildBundledWorker = (): Promise<void> =>
+  bundleWorkerEntry(new URL("./effectFutures.ts", import.meta.url), fileURLToPath(bundledWorker))
 
 /** The bundle's URL; fails clearly when `npm run bench` has not built it. */
 export const requireBundledWorker = (): URL => {

@@ -6,8 +6,8 @@ import * as Effect from "effect/Effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
-import { build } from "rolldown"
+import { pathToFileURL } from "node:url"
+import { bundleWorkerEntry } from "../../bench/workers/bundle.ts"
 
 const built = new Map<string, Promise<URL>>()
 const dirs: Array<string> = []
@@ -26,12 +26,7 @@ export const bundled = (entry: URL): Effect.Effect<URL> =>
       const dir = mkdtempSync(path.join(os.tmpdir(), "effect-futures-bundle-"))
       dirs.push(dir)
       const file = path.join(dir, "worker.mjs")
-      bundle = build({
-        input: fileURLToPath(entry),
-        platform: "node",
-        logLevel: "silent",
-        output: { file, format: "esm" }
-      }).then(() => pathToFileURL(file))
+      bundle = bundleWorkerEntry(entry, file).then(() => pathToFileURL(file))
       built.set(entry.href, bundle)
     }
     return bundle
