@@ -19,13 +19,14 @@ export interface WorkerProcess {
   readonly exited: Promise<void>
 }
 
-/** Starts `node <flags> <entry> <args>` under this process's Node binary. */
-export const start = (entry: string, args: ReadonlyArray<string>, flags: ReadonlyArray<string> = []): WorkerProcess => {
-  const child = spawn(process.execPath, [...flags, entry, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+/**
+ * Records a child's stdout lines with the time each arrived; `listeners` are
+ * called after each chunk (the test utilities' child processes use it too).
+ */
+export const recordLines = (child: ChildProcess): { lines: Array<Line>; listeners: Set<() => void> } => {
   const lines: Array<Line> = []
   const listeners = new Set<() => void>()
   let buffer = ""
-  let stderr = ""
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
     buffer += chunk
     let i: number
@@ -35,6 +36,14 @@ export const start = (entry: string, args: ReadonlyArray<string>, flags: Readonl
     }
     for (const listener of listeners) listener()
   })
+  return { lines, listeners }
+}
+
+/** Starts `node <flags> <entry> <args>` under this process's Node binary. */
+export const start = (entry: string, args: ReadonlyArray<string>, flags: ReadonlyArray<string> = []): WorkerProcess => {
+  const child = spawn(process.execPath, [...flags, entry, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+  const { lines, listeners } = recordLines(child)
+  let stderr = ""
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000)
     if (process.env.BENCH_CLUSTER_DEBUG) process.stderr.write(chunk)

@@ -9,6 +9,7 @@ import * as SqlClient from "effect/sql/SqlClient"
 import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { recordLines } from "../../bench/cluster/processes.ts"
 import { embeddedPostgres, freePort } from "../../examples/cluster/postgres.ts"
 
 // the example's embedded PostgreSQL and free port, so both start it one way
@@ -87,19 +88,7 @@ export const child = (args: ReadonlyArray<string>): Effect.Effect<Child, never, 
   Effect.acquireRelease(
     Effect.sync(() => {
       const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
-      const lines: Array<{ line: string; at: number }> = []
-      const listeners = new Set<() => void>()
-      let buffer = ""
-      child.stdout!.setEncoding("utf8")
-      child.stdout!.on("data", (chunk: string) => {
-        buffer += chunk
-        let i: number
-        while ((i = buffer.indexOf("\n")) >= 0) {
-          lines.push({ line: buffer.slice(0, i), at: performance.now() })
-          buffer = buffer.slice(i + 1)
-        }
-        for (const l of listeners) l()
-      })
+      const { lines, listeners } = recordLines(child)
       let stderr = ""
       child.stderr!.setEncoding("utf8")
       child.stderr!.on("data", (chunk: string) => {
