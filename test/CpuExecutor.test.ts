@@ -18,6 +18,7 @@ import { type Adapter, executorContract } from "./contract/executor.ts"
 import { blocking, gated } from "./fixtures/contract.ts"
 import * as Gate from "./fixtures/gate.ts"
 import * as T from "./fixtures/tasks.ts"
+import { bounded } from "./reliability/helpers.ts"
 import { bundled, removeBundles } from "./utils/bundle.ts"
 import * as cpuJob from "../src/internal/cpuJob.ts"
 
@@ -84,13 +85,6 @@ const crashOf = (exit: Exit.Exit<unknown, unknown>): WorkerCrashedError => {
   assert.isTrue(error?._tag === "Success" && error.success instanceof WorkerCrashedError, String(exit))
   return (error as any).success
 }
-
-/** Bounds a step of a live test: a hang fails it with what did not happen. */
-const bounded = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
-  Effect.timeoutOrElse(effect, {
-    duration: "10 seconds",
-    orElse: () => Effect.die(new Error(`${what}: did not happen within 10 s`))
-  })
 
 describe("CpuExecutor", () => {
   const typedErrors = (entry: Effect.Effect<URL>) => () =>
@@ -495,9 +489,9 @@ describe("CpuExecutor", () => {
         const g = Gate.make()
         const items = Array.from({ length: 200 }, () => ({ g, ms: 5, throws: false }))
         const consumer = yield* Effect.forkChild(Stream.runCollect(ex.map(T.Tick, items, { chunksize: 200 })))
-        yield* bounded("the first item", Gate.awaitStarted(g))
+        yield* bounded("the first item")(Gate.awaitStarted(g))
         // the stream's end cancels its chunk, which was running: it must stop at an item boundary
-        yield* bounded("the cancel", Fiber.interrupt(consumer))
+        yield* bounded("the cancel")(Fiber.interrupt(consumer))
         const ran = Gate.get(g, Gate.ORDINAL)
         assert.isBelow(ran, 200, "the chunk stopped before its end")
         const s = yield* ex.stats
@@ -692,7 +686,7 @@ describe("CpuExecutor protocol", () => {
         while (!Gate.isSet(g, Gate.COMPLETED)) Atomics.wait(g, Gate.COMPLETED, 0, 1_000)
       })
       assert.strictEqual(Future.stateUnsafe(f), "running")
-      assert.isFalse(yield* bounded("cancel", Future.cancel(f)))
+      assert.isFalse(yield* bounded("cancel")(Future.cancel(f)))
       assert.strictEqual(yield* Future.await(f), 7)
       const s = yield* ex.stats
       assert.deepStrictEqual([s.succeeded, s.cancelled, s.threads], [1, 0, 1])
@@ -712,7 +706,7 @@ describe("CpuExecutor protocol", () => {
       yield* Gate.release(blocker.g)
       yield* Gate.awaitStarted(long.g)
       // the long one runs (and blocks its worker) now: the tiny result is in already
-      assert.strictEqual(yield* bounded("the tiny result", Future.await(tiny)), 9)
+      assert.strictEqual(yield* bounded("the tiny result")(Future.await(tiny)), 9)
       assert.isFalse(Gate.isSet(long.g, Gate.COMPLETED))
       yield* Gate.release(long.g)
       assert.deepStrictEqual(yield* Effect.all([Future.await(f0), Future.await(f2)]), [0, 2])
@@ -799,7 +793,7 @@ describe("CpuExecutor protocol", () => {
       const gaveUp = yield* Effect.exit(Future.cancel(f).pipe(Effect.timeout("1 millis")))
       assert.isTrue(Exit.isFailure(gaveUp))
       // the grace period passes and the worker is terminated all the same
-      const error = yield* bounded("the stop", Effect.flip(Future.await(f)))
+      const error = yield* bounded("the stop")(Effect.flip(Future.await(f)))
       assert.instanceOf(error, CancelledError)
       assert.isFalse(Gate.isSet(stuck.g, Gate.COMPLETED))
       const s = yield* ex.stats
@@ -818,7 +812,7 @@ describe("CpuExecutor protocol", () => {
       child.stderr.on("data", (d) => (stderr += d))
       child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
       return Effect.sync(() => child.kill("SIGKILL"))
-    }).pipe((effect) => bounded(`${name}'s exit`, effect))
+    }).pipe(bounded(`${name}'s exit`))
 
   it.live(
     "a script that never shuts its executor down exits once its work is done",
