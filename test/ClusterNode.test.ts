@@ -290,16 +290,7 @@ describe("ClusterNode (PostgreSQL, runner processes)", () => {
         const replayMs = performance.now() - runnerKilledAt
         yield* Future.cancel(stored)
 
-        // the runner storage is read every second
-        yield* eventually(
-          "stats see the runner",
-          Effect.map(ex.stats, (s) => s.runners === 1),
-          10_000
-        )
-        const stats = yield* ex.stats
-        assert.strictEqual(stats.runners, 1)
-        assert.strictEqual(stats.healthyRunners, 1)
-        assert.strictEqual(stats.calls, 0)
+        yield* Cluster.assertOneIdleRunner(ex)
 
         console.log(
           `cluster: no runner → NoRunners after ${waitedMs.toFixed(0)} ms (noRunnerTimeout 2 s); remote cancel with a 300 ms finalizer returned after ${cancelMs.toFixed(0)} ms; ` +

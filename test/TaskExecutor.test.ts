@@ -12,6 +12,7 @@ import * as Future from "../src/Future.ts"
 import * as TaskExecutor from "../src/TaskExecutor.ts"
 import * as T from "./fixtures/tasks.ts"
 import { eventually } from "./reliability/helpers.ts"
+import * as Cluster from "./utils/cluster.ts"
 import { leaks, snapshot } from "./reliability/resources.ts"
 
 const worker = new URL("./fixtures/worker.ts", import.meta.url)
@@ -65,15 +66,7 @@ describe("TaskExecutor", () => {
         assert.strictEqual<unknown>(ex, Context.get(cluster, TaskExecutor.TaskExecutor))
         // the embedded cluster's runner storage holds its one (in-process) runner, once it registered
         // (the executor reads it every second)
-        yield* eventually(
-          "stats see the runner",
-          Effect.map(ex.stats, (s) => s.runners === 1),
-          10_000
-        )
-        const stats = yield* ex.stats
-        assert.strictEqual(stats.runners, 1)
-        assert.strictEqual(stats.healthyRunners, 1)
-        assert.strictEqual(stats.calls, 0)
+        yield* Cluster.assertOneIdleRunner(ex)
       }).pipe(Effect.scoped),
     30_000
   )

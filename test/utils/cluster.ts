@@ -9,8 +9,11 @@ import * as SqlClient from "effect/sql/SqlClient"
 import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { assert } from "@effect/vitest"
 import { recordLines } from "../../bench/cluster/processes.ts"
 import { embeddedPostgres, freePort } from "../../examples/cluster/postgres.ts"
+import type { ClusterExecutorShape } from "../../src/ClusterExecutor.ts"
+import { eventually } from "../reliability/helpers.ts"
 
 // the example's embedded PostgreSQL and free port, so both start it one way
 export { freePort }
@@ -124,3 +127,17 @@ export const child = (args: ReadonlyArray<string>): Effect.Effect<Child, never, 
         await child.exited
       })
   )
+
+/** Waits until the executor's stats see one runner (its runner storage is read every second), then: one healthy runner, no calls. */
+export const assertOneIdleRunner = (ex: ClusterExecutorShape): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    yield* eventually(
+      "stats see the runner",
+      Effect.map(ex.stats, (s) => s.runners === 1),
+      10_000
+    )
+    const stats = yield* ex.stats
+    assert.strictEqual(stats.runners, 1)
+    assert.strictEqual(stats.healthyRunners, 1)
+    assert.strictEqual(stats.calls, 0)
+  })
