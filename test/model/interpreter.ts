@@ -218,6 +218,8 @@ export interface Instance {
   readonly base: Counters
   /** Executor-specific differences from the model (after every command). */
   readonly problems: (s: Counters, ctx: Context) => ReadonlyArray<string>
+  /** Once the executor has reached the model's state after a command: settles what the model left open (optional). */
+  readonly settled?: ((ctx: Context) => void) | undefined
   /** Runs an executor-specific command (kill, pause). */
   readonly command: (c: Command, ctx: Context) => Effect.Effect<void>
   /** Executor-specific checks once everything is wound down. */
@@ -916,6 +918,7 @@ const runSequence = (
       trace(step)
       yield* run(c)
       yield* converge
+      ex.settled?.(ctx)
     }
 
     // wind down: interrupt waiting submitters, release every gate, cancel what is still open

@@ -217,6 +217,11 @@ export class Pool {
   private readonly executing: number
   /** With prefetch and recycling: tasks the current slot may still be handed (see Config.budget). */
   private budget = Infinity
+  /**
+   * With prefetch and recycling: hand-offs counted against `budget` that the
+   * executor may not have made (see `resolve`); `fixBudget` settles them.
+   */
+  private refundable = 0
 
   constructor(cfg: Config) {
     this.cfg = cfg
@@ -251,6 +256,28 @@ export class Pool {
   /** With prefetch and recycling: tasks the current slot may still be handed (else undefined). */
   get budgetLeft(): number | undefined {
     return this.budget === Infinity ? undefined : this.budget
+  }
+
+  /**
+   * With prefetch and recycling: what `budgetLeft` may be, given the
+   * hand-offs that may not have happened, as the executor reports it (a spent
+   * budget is a fresh slot's: the next hand-off goes to the replacement).
+   */
+  get budgetCandidates(): ReadonlyArray<number> | undefined {
+    if (this.budget === Infinity) return undefined
+    const candidates: Array<number> = []
+    for (let b = this.budget; b <= this.budget + this.refundable; b++) candidates.push(b)
+    return candidates
+  }
+
+  /**
+   * Settles the hand-offs `resolve` left uncertain: the current slot may
+   * still be handed `left` tasks, as the executor says (one of
+   * `budgetCandidates`, where a spent budget reads as a fresh slot's).
+   */
+  fixBudget(left: number): void {
+    this.budget = left
+    this.refundable = 0
   }
 
   /** A new slot replaces the one that held the running tasks; those sent ahead that it never started go to the new one. */
@@ -575,6 +602,10 @@ export class Pool {
     if (!entry.mayBeUnstarted) return
     entry.mayBeUnstarted = false
     if (bodyStarted) return
+    // it may never have been handed to a slot either (the executor's slot was
+    // still starting, so it waited in the queue when the end cancelled it):
+    // then it did not count against maxTasksPerWorker
+    if (this.budget !== Infinity) this.refundable++
     this.count(entry.state, -1)
     entry.outcome = "cancelled"
     entry.state = "cancelled"
