@@ -144,7 +144,7 @@ const states = new Map<number, Int32Array>()
 const statesChannel = new BroadcastChannel(M.STATES_CHANNEL)
 statesChannel.unref()
 statesChannel.onmessage = (event) => {
-  const { states: ring, threadId } = (event as MessageEvent<{ threadId: number; states: Int32Array }>).data
+  const { states: ring, threadId } = (event as { readonly data: { threadId: number; states: Int32Array } }).data
   states.set(threadId, ring)
 }
 
