@@ -620,6 +620,31 @@ modelSuite(adapter, configurations, { defaultRuns: 60, runTimeoutMs: 30_000, msP
       ]
     },
     {
+      // The same race with a task sent ahead: the worker's 5th task is the
+      // map's first item; with buffersize 2 the block item waits for the
+      // replacement, and taking the first result submits the third item,
+      // which the model sends ahead behind it; the end cancels both while the
+      // replacement is still loading (Pool.drop).
+      name: "prefetch + recycling: a map's end cancels items the model sent ahead to a replacement still starting, and they do not count against it",
+      config: sentAhead({ maxTasksPerWorker: 5, maxCrashes: 1_000_000_000 }),
+      commands: [
+        ...[0, 1, 2, 3].map((n) => ({ op: "submit", task: { kind: "value", n } }) as const),
+        {
+          op: "map",
+          items: [
+            { kind: "value", n: 6 },
+            { kind: "block", n: 1 },
+            { kind: "value", n: 8 }
+          ],
+          take: 1,
+          t: 0,
+          buffersize: 2,
+          taskTimeout: undefined
+        },
+        { op: "submit", task: { kind: "value", n: 9 } }
+      ]
+    },
+    {
       name: "prefetch: cancelling a task sent ahead: it never runs, the task running on that worker goes on",
       config: sentAhead({ maxTasksPerWorker: undefined }),
       commands: [

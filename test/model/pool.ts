@@ -368,7 +368,7 @@ export class Pool {
     }
     if (entry.state === "pending") {
       // sent ahead, not started: dropped at once, its slot untouched; it never starts
-      this.finish(entry, "cancelled")
+      this.drop(entry)
       return true
     }
     if (entry.state === "running") {
@@ -403,7 +403,7 @@ export class Pool {
     if (cancelFutures) {
       for (const entry of this.queue.splice(0)) this.settle(entry, "cancelled")
       // and those sent ahead to a slot that has not started them
-      for (const entry of Array.from(this.held)) if (!entry.started) this.finish(entry, "cancelled")
+      for (const entry of Array.from(this.held)) if (!entry.started) this.drop(entry)
     }
   }
 
@@ -450,6 +450,18 @@ export class Pool {
       this.rejectWaiters("broken")
       for (const entry of this.queue.splice(0)) this.settle(entry, "broken")
     }
+  }
+
+  /**
+   * Drops a task sent ahead to a slot before it started. Handed over in this
+   * very epoch, it may still have been waiting in the executor's queue for a
+   * slot that was starting (the model has no start-up time), and then it never
+   * counted against maxTasksPerWorker: the executor's count settles it
+   * (`fixBudget`). One handed over in an earlier epoch was seen sent ahead.
+   */
+  private drop(entry: Entry): void {
+    if (this.budget !== Infinity && entry.startEpoch === this.epoch) this.refundable++
+    this.finish(entry, "cancelled")
   }
 
   /** Hands a task to a slot: it runs, or waits there (sent ahead, still pending) for a running one to end. */
@@ -604,8 +616,8 @@ export class Pool {
     if (bodyStarted) return
     // it may never have been handed to a slot either (the executor's slot was
     // still starting, so it waited in the queue when the end cancelled it):
-    // then it did not count against maxTasksPerWorker
-    if (this.budget !== Infinity) this.refundable++
+    // then it did not count against maxTasksPerWorker (see `drop`)
+    if (this.budget !== Infinity && entry.startEpoch === this.epoch) this.refundable++
     this.count(entry.state, -1)
     entry.outcome = "cancelled"
     entry.state = "cancelled"
