@@ -135,6 +135,20 @@ export interface Options {
    * entry come from the cache. Default `true`.
    */
   readonly compileCache?: boolean | undefined
+  /**
+   * How long an idle worker polls for its next task before its thread
+   * sleeps. Waking a sleeping thread is most of a round trip's cost where an
+   * idle CPU halts (virtual machines: measured here, 66 µs a round trip
+   * without polling, under 10 µs with it): a polling worker takes the next
+   * task at once. Adaptive: after a window that passes with nothing the
+   * worker sleeps at once when idle, until tasks again come within one
+   * window of each other, so sparse traffic costs at most one window of a
+   * core per change of pace. The worker's own timers and I/O wait at most
+   * this long (only while it runs no task), and its event loop turns at
+   * least every millisecond. `0` turns it off. At most 10 milliseconds.
+   * Default {@link defaultIdleSpin} (200 µs).
+   */
+  readonly idleSpin?: Duration.Input | undefined
   /** Names the executor in errors and metrics. Default `"cpu"`. */
   readonly name?: string | undefined
   /** Record the `ExecutorMetrics`. Default `true`. */
@@ -249,6 +263,8 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
     const name = yield* options_.nonEmptyString("name", options.name, "cpu")
     const metrics = yield* options_.boolean("metrics", options.metrics, true)
     const compileCache = yield* options_.boolean("compileCache", options.compileCache, true)
+    const idleSpinMs = yield* options_.duration("idleSpin", options.idleSpin, defaultIdleSpinMs)
+    if (idleSpinMs < 0 || idleSpinMs > 10) return yield* options_.fail("idleSpin", options.idleSpin, "at most 10 millis")
     const execArgv = yield* stringArray("execArgv", options.execArgv)
     const env = yield* stringRecord("env", options.env)
     const resourceLimits = yield* objectOption("resourceLimits", options.resourceLimits)
@@ -276,6 +292,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
             name,
             worker,
             compileCache,
+            idleSpinMs,
             concurrency,
             prefetch,
             workerData: options.workerData,
@@ -350,6 +367,36 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
  * @since 0.2.0
  */
 export const defaultPrefetch: number = 16
+
+/**
+ * The default `idleSpin`: how long an idle worker polls for its next task
+ * before its thread sleeps.
+ *
+ * Why 200 µs: a worker must still be polling when the parent's next task
+ * comes, and the parent takes about 20–60 µs between a result and the next
+ * submission of a sequential caller here (its own wake-up included). In a
+ * round-trip test (raw messages, 20,000 round trips, this 2-vCPU virtual
+ * machine) the p50 was 66 µs without polling; 3–24 µs with 50 µs of polling,
+ * 4–10 µs with 100 and 3–4 µs with 200; and both threads used less CPU per
+ * round trip, not more (the parent 26–30 µs without, 4–5 µs with 200), because
+ * neither wakes a halted CPU. Sparse tasks cost at most one window of polling
+ * when the pace changes (see `idleSpin`).
+ *
+ * **Example** (Turning it off)
+ *
+ * ```ts
+ * import { CpuExecutor } from "effect-futures"
+ *
+ * const layer = CpuExecutor.layer({ worker: "./dist/worker.js", idleSpin: 0 })
+ * console.log(CpuExecutor.defaultIdleSpin) // "200 micros"
+ * ```
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const defaultIdleSpin: Duration.Input = "200 micros"
+
+const defaultIdleSpinMs = 0.2
 
 /**
  * A layer providing {@link CpuExecutor}, and the same executor as the common

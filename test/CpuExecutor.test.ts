@@ -61,6 +61,7 @@ const configured = (name: string, config: Partial<CpuExecutor.Options>): Adapter
 })
 executorContract(configured("prefetch 0", { prefetch: 0 }))
 executorContract({ ...configured("recycled every 3 tasks", { maxTasksPerWorker: 3 }), fifoPerSlot: true })
+executorContract({ ...configured("idleSpin 0", { idleSpin: 0 }), fifoPerSlot: true })
 
 // the worker entry bundled into one file (effect inside), as README "Fast worker start" ships it
 afterAll(removeBundles)
@@ -541,6 +542,9 @@ describe("CpuExecutor", () => {
         [{ worker, maxTasksPerWorker: -1 }, "maxTasksPerWorker"],
         [{ worker, cancelGracePeriod: Number.NaN }, "cancelGracePeriod"],
         [{ worker, idleTimeout: -1 }, "idleTimeout"],
+        [{ worker, idleSpin: -1 }, "idleSpin"],
+        [{ worker, idleSpin: "11 millis" }, "idleSpin"],
+        [{ worker, idleSpin: Infinity }, "idleSpin"],
         [{ worker, execArgv: [1] as any }, "execArgv"],
         [{ worker, workerData: { f: () => 1 } }, "workerData"]
       ]
@@ -549,6 +553,25 @@ describe("CpuExecutor", () => {
         assert.strictEqual(error.option, option, error.message)
       }
     })
+  )
+
+  it.live(
+    "idleSpin - a worker taking task after task while it polls still turns its event loop (its timers fire)",
+    () =>
+      Effect.gen(function* () {
+        // the widest window: without the bound on polling, a worker fed a task
+        // every few microseconds would never return to its event loop
+        const ex = yield* CpuExecutor.make({ worker, maxWorkers: 1, minWorkers: 1, idleSpin: "10 millis" })
+        const g = Gate.make()
+        assert.strictEqual(yield* Future.await(yield* ex.submit(T.Contract, { k: "timer", g })), 0)
+        let sent = 0
+        while (!Gate.isSet(g, Gate.COMPLETED) && sent < 50_000) {
+          assert.strictEqual(yield* Future.await(yield* ex.submit(T.Square, 3)), 9)
+          sent++
+        }
+        assert.isTrue(Gate.isSet(g, Gate.COMPLETED), `the worker's 1 ms timer had not fired after ${sent} tasks`)
+      }).pipe(bounded("timer")),
+    20_000
   )
 
   it.live("layerConfig - reads the worker path and sizes from config", () =>

@@ -103,4 +103,6 @@ export interface WorkerData {
   readonly userData: unknown
   /** The task-state ring, shared with the parent (see above). */
   readonly states: Int32Array
+  /** How long an idle worker polls its port before its thread sleeps (ms; 0: never; see `workerMain`). */
+  readonly idleSpinMs: number
 }

@@ -106,6 +106,8 @@ export interface Options {
   readonly worker: URL | string
   /** Turn on Node's module compile cache in each worker before its entry loads. */
   readonly compileCache: boolean
+  /** How long an idle worker polls for its next task before its thread sleeps (ms). */
+  readonly idleSpinMs: number
   readonly concurrency: number
   /** Tasks sent to a worker beyond `concurrency`, waiting in its local queue. */
   readonly prefetch: number
@@ -408,7 +410,8 @@ export const make = (
               workerId: id,
               concurrency: options.concurrency,
               userData: options.workerData,
-              states
+              states,
+              idleSpinMs: options.idleSpinMs
             } satisfies protocol.WorkerData,
             ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
             ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
