@@ -138,14 +138,18 @@ export interface Options {
   /**
    * How long an idle worker polls for its next task before its thread
    * sleeps. Waking a sleeping thread is most of a round trip's cost where an
-   * idle CPU halts (virtual machines: measured here, 66 µs a round trip
-   * without polling, under 10 µs with it): a polling worker takes the next
-   * task at once. Adaptive: after a window that passes with nothing the
-   * worker sleeps at once when idle, until tasks again come within one
-   * window of each other, so sparse traffic costs at most one window of a
-   * core per change of pace. The worker's own timers and I/O wait at most
-   * this long (only while it runs no task), and its event loop turns at
-   * least every millisecond. `0` turns it off. At most 10 milliseconds.
+   * idle CPU halts, as a virtual machine's vCPU does: measured here, a
+   * sequential submit-and-await round trip took 66 µs without polling and 28
+   * µs with it, and the parent's CPU per round trip fell from 38 µs to 15.
+   * Messages taken while polling are handled as the event loop would, in
+   * order. The worker polls only while it runs nothing, and its event loop
+   * turns at least every millisecond, so its own timers and I/O wait at most
+   * that long. Adaptive: after a window that passes with nothing the worker
+   * sleeps at once when idle, until a task again comes within one window of
+   * its going idle, so sparse traffic costs at most one window of a core per
+   * change of pace (measured: bursts of 10 tiny tasks every 2 ms cost the
+   * worker 75 µs of CPU per task instead of 37; single tasks every 2 ms the
+   * same as without polling). `0` turns it off. At most 10 milliseconds.
    * Default {@link defaultIdleSpin} (200 µs).
    */
   readonly idleSpin?: Duration.Input | undefined

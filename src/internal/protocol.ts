@@ -33,6 +33,11 @@
 // Results are not held: a finished result goes out before the worker starts
 // its next task; results that finish together (async tasks in one turn) go
 // in one message, flushed within a microtask.
+//
+// An idle worker polls its port (`receiveMessageOnPort`) for `idleSpinMs`
+// before its thread sleeps in the event loop, so a steady stream of round
+// trips never wakes a halted CPU; what it takes is handled as the event loop
+// would, in order (see `workerMain`).
 
 /** @internal */
 export const RUN = 0
