@@ -141,15 +141,17 @@ export interface Options {
    * idle CPU halts, as a virtual machine's vCPU does: measured here, a
    * sequential submit-and-await round trip took 66 µs without polling and 28
    * µs with it, and the parent's CPU per round trip fell from 38 µs to 15.
-   * Messages taken while polling are handled as the event loop would, in
-   * order. The worker polls only while it runs nothing, and its event loop
-   * turns at least every millisecond, so its own timers and I/O wait at most
-   * that long. Adaptive: after a window that passes with nothing the worker
+   * It polls only after answering a task that found it idle (a round trip:
+   * the caller waits for that answer), only while it runs nothing, and not
+   * after a batch of tasks (a busy parent, whose CPU polling would take: on
+   * W3 that cost a third of the throughput). Messages taken while polling are
+   * handled as the event loop would, in order, and its event loop turns at
+   * least every millisecond, so its own timers and I/O wait at most that long. Adaptive: after a window that passes with nothing the worker
    * sleeps at once when idle, until a task again comes within one window of
    * its going idle, so sparse traffic costs at most one window of a core per
    * change of pace (measured: bursts of 10 tiny tasks every 2 ms cost the
-   * worker 75 µs of CPU per task instead of 37; single tasks every 2 ms the
-   * same as without polling). `0` turns it off. At most 10 milliseconds.
+   * worker about twice the CPU, 65–75 µs per task instead of 35–37; single
+   * tasks every 2 ms the same as without polling). `0` turns it off. At most 10 milliseconds.
    * Default {@link defaultIdleSpin} (200 µs).
    */
   readonly idleSpin?: Duration.Input | undefined

@@ -205,7 +205,6 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
       queueHead = 0
     }
     flush()
-    whileIdle()
   }
 
   const scheduleDrain = () => {
@@ -233,7 +232,11 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     timed: timed === 1
   })
 
+  /** The last message was one task that found the worker idle and was answered at once (a round trip). */
+  let answered = false
+
   const onMessage = (message: Array<any>) => {
+    answered = false
     switch (message[0]) {
       case protocol.RUN:
       case protocol.RUN_CHUNK: {
@@ -241,7 +244,9 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
         if (idle()) {
           // nothing queued or scheduled: start at once and answer in the same turn
           start(next)
-          return flush()
+          flush()
+          answered = true
+          return
         }
         queue.push(next)
         return scheduleDrain()
@@ -262,18 +267,20 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
     }
   }
 
-  // An idle worker polls its port for `idleSpinMs` before its thread sleeps
-  // in the event loop. Waking a sleeping thread is most of a round trip's
-  // cost where an idle CPU halts (a virtual machine's vCPU: an exit to the
-  // host on each side); a worker that is polling takes the next task in a
-  // few microseconds, and the parent's post to it is cheap. Messages taken
-  // here are handled exactly as the event loop would, in order. Bounds: only
-  // while nothing runs or waits here; the event loop turns again after
-  // `sliceMs` at most, or once a task is left running (an async one); and it
-  // adapts: after a window that passed with nothing, the worker sleeps at
-  // once when idle, until a task again arrives within one window of its
-  // going idle (a steady stream of round trips), so sparse traffic costs at
-  // most one window of CPU per change of pace.
+  // After answering a task that found it idle (a round trip: the parent
+  // waits for that answer before it sends more), the worker polls its port
+  // for `idleSpinMs` before its thread sleeps in the event loop. Waking a
+  // sleeping thread is most of a round trip's cost where an idle CPU halts (a
+  // virtual machine's vCPU: an exit to the host on each side); a worker that
+  // is polling takes the next task in a few microseconds, and the parent's
+  // post to it is cheap. Messages taken here are handled exactly as the event
+  // loop would, in order. Bounds: only while nothing runs or waits here, and
+  // only while messages are such round trips (a batch of tasks means a busy
+  // parent, whose core polling would take: the worker sleeps after it); the
+  // event loop turns again after `sliceMs` at most; and it adapts: after a
+  // window that passed with nothing, the worker sleeps at once when idle,
+  // until a task again arrives within one window of its going idle, so
+  // sparse traffic costs at most one window of CPU per change of pace.
   const spinMs = data.idleSpinMs
   let spinning = spinMs > 0
   let inSpin = false
@@ -295,7 +302,7 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
       const now = performance.now()
       if (received !== undefined) {
         onMessage(received.message as Array<any>)
-        if (!isIdle() || now - start >= sliceMs) break
+        if (!answered || !isIdle() || now - start >= sliceMs) break
         until = now + spinMs
       } else if (now >= until) {
         spinning = false
@@ -313,7 +320,7 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
       idleSince = -1
     }
     onMessage(message)
-    whileIdle()
+    if (answered) whileIdle()
   })
 
   const initialize = options.initialize
