@@ -152,7 +152,7 @@ export interface Options {
    * change of pace (measured: bursts of 10 tiny tasks every 2 ms cost the
    * worker about twice the CPU, 65–75 µs per task instead of 35–37; single
    * tasks every 2 ms the same as without polling). `0` turns it off. At most 10 milliseconds.
-   * Default {@link defaultIdleSpin} (200 µs).
+   * Default {@link defaultIdleSpin} (100 µs).
    */
   readonly idleSpin?: Duration.Input | undefined
   /** Names the executor in errors and metrics. Default `"cpu"`. */
@@ -379,14 +379,18 @@ export const defaultPrefetch: number = 16
  * The default `idleSpin`: how long an idle worker polls for its next task
  * before its thread sleeps.
  *
- * Why 200 µs: a worker must still be polling when the parent's next task
+ * Why 100 µs: a worker must still be polling when the parent's next task
  * comes, and the parent takes about 20–60 µs between a result and the next
  * submission of a sequential caller here (its own wake-up included). In a
  * round-trip test (raw messages, 20,000 round trips, this 2-vCPU virtual
  * machine) the p50 was 66 µs without polling; 3–24 µs with 50 µs of polling,
  * 4–10 µs with 100 and 3–4 µs with 200; and both threads used less CPU per
  * round trip, not more (the parent 26–30 µs without, 4–5 µs with 200), because
- * neither wakes a halted CPU. Sparse tasks cost at most one window of polling
+ * neither wakes a halted CPU. Through this executor (W5, sequential
+ * submit-and-await, 20,000 round trips) the p50 was 21–23 µs at 100 µs and
+ * 23–33 µs at 200, and the p99 122–129 µs at 100 against 128–220 at 200: a
+ * window also bounds what a polling worker can cost a parent thread the
+ * scheduler puts on its CPU. Sparse tasks cost at most one window of polling
  * when the pace changes (see `idleSpin`).
  *
  * **Example** (Turning it off)
@@ -395,15 +399,15 @@ export const defaultPrefetch: number = 16
  * import { CpuExecutor } from "effect-futures"
  *
  * const layer = CpuExecutor.layer({ worker: "./dist/worker.js", idleSpin: 0 })
- * console.log(CpuExecutor.defaultIdleSpin) // "200 micros"
+ * console.log(CpuExecutor.defaultIdleSpin) // "100 micros"
  * ```
  *
  * @category constants
  * @since 0.2.0
  */
-export const defaultIdleSpin: Duration.Input = "200 micros"
+export const defaultIdleSpin: Duration.Input = "100 micros"
 
-const defaultIdleSpinMs = 0.2
+const defaultIdleSpinMs = 0.1
 
 /**
  * A layer providing {@link CpuExecutor}, and the same executor as the common
