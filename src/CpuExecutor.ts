@@ -146,12 +146,13 @@ export interface Options {
    * after a batch of tasks (a busy parent, whose CPU polling would take: on
    * W3 that cost a third of the throughput). Messages taken while polling are
    * handled as the event loop would, in order, and its event loop turns at
-   * least every millisecond, so its own timers and I/O wait at most that long. Adaptive: after a window that passes with nothing the worker
-   * sleeps at once when idle, until a task again comes within one window of
-   * its going idle, so sparse traffic costs at most one window of a core per
-   * change of pace (measured: bursts of 10 tiny tasks every 2 ms cost the
-   * worker about twice the CPU, 65–75 µs per task instead of 35–37; single
-   * tasks every 2 ms the same as without polling). `0` turns it off. At most 10 milliseconds.
+   * least every millisecond, so its own timers and I/O wait at most that long.
+   * Adaptive: after a window that passes with nothing the worker sleeps at
+   * once when idle, until a task again comes within one window of its going
+   * idle, so sparse traffic costs at most one window of a core per change of
+   * pace (measured: bursts of 10 tiny tasks every 2 ms cost the worker about
+   * twice the CPU, 65–75 µs per task instead of 35–37; single tasks every 2 ms
+   * the same as without polling). `0` turns it off. At most 10 milliseconds.
    * Default {@link defaultIdleSpin} (100 µs).
    */
   readonly idleSpin?: Duration.Input | undefined
@@ -269,7 +270,7 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
     const name = yield* options_.nonEmptyString("name", options.name, "cpu")
     const metrics = yield* options_.boolean("metrics", options.metrics, true)
     const compileCache = yield* options_.boolean("compileCache", options.compileCache, true)
-    const idleSpinMs = yield* options_.duration("idleSpin", options.idleSpin, defaultIdleSpinMs)
+    const idleSpinMs = yield* options_.duration("idleSpin", options.idleSpin ?? defaultIdleSpin, 0)
     if (idleSpinMs < 0 || idleSpinMs > 10)
       return yield* options_.fail("idleSpin", options.idleSpin, "at most 10 millis")
     const execArgv = yield* stringArray("execArgv", options.execArgv)
@@ -406,8 +407,6 @@ export const defaultPrefetch: number = 16
  * @since 0.2.0
  */
 export const defaultIdleSpin: Duration.Input = "100 micros"
-
-const defaultIdleSpinMs = 0.1
 
 /**
  * A layer providing {@link CpuExecutor}, and the same executor as the common

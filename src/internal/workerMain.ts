@@ -283,26 +283,25 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
   // sparse traffic costs at most one window of CPU per change of pace.
   const spinMs = data.idleSpinMs
   let spinning = spinMs > 0
-  let inSpin = false
   /** When the worker went idle and slept instead of polling (-1: it is not idle, or polled). */
   let idleSince = -1
-  const isIdle = () => running.size === 0 && queueHead === queue.length && !drainScheduled && !closed
+  /** Nothing queued, scheduled or running. */
+  const empty = () => running.size === 0 && idle()
 
   const whileIdle = () => {
-    if (spinMs <= 0 || inSpin || !isIdle()) return
+    if (spinMs <= 0 || !empty()) return
     const start = performance.now()
     if (!spinning) {
       idleSince = start
       return
     }
-    inSpin = true
     let until = start + spinMs
     for (;;) {
       const received = receiveMessageOnPort(port)
       const now = performance.now()
       if (received !== undefined) {
         onMessage(received.message as Array<any>)
-        if (!answered || !isIdle() || now - start >= sliceMs) break
+        if (!answered || !empty() || now - start >= sliceMs) break
         until = now + spinMs
       } else if (now >= until) {
         spinning = false
@@ -310,7 +309,6 @@ export const serve = (handlers: ReadonlyArray<Handler>, options: ServeOptions = 
         break
       }
     }
-    inSpin = false
   }
 
   port.on("message", (message: Array<any>) => {
