@@ -60,7 +60,7 @@ import {
   type Instance,
   modelSuite
 } from "./model/interpreter.ts"
-import type { Kind, TaskSpec } from "./model/pool.ts"
+import type { Kind, Pool, TaskSpec } from "./model/pool.ts"
 
 const workerUrl = new URL("./fixtures/modelWorker.ts", import.meta.url)
 
@@ -169,6 +169,9 @@ const budgetLeft = (limit: number): number | string => {
   }
   return left
 }
+
+/** What the live worker's remaining budget may be (see Pool.budgetCandidates); none once shut down or broken, when its workers close. */
+const budgetCandidates = (model: Pool) => (model.isShutdown || model.broken ? undefined : model.budgetCandidates)
 
 afterAll(() => {
   statesChannel.close()
@@ -405,8 +408,7 @@ const adapter: Adapter<Config> = {
             (o) => `a worker began its task number ${o} (maxTasksPerWorker ${c.maxTasksPerWorker})`
           )
           // with prefetch, the tasks handed to the live worker decide what is sent ahead: exactly the model's count
-          // (once shut down or broken, its workers close: no worker takes more)
-          const candidates = model.isShutdown || model.broken ? undefined : model.budgetCandidates
+          const candidates = budgetCandidates(model)
           if (candidates === undefined) return problems
           const left = budgetLeft(c.maxTasksPerWorker)
           const expected = candidates.map((b) => (b === 0 ? c.maxTasksPerWorker! : b))
@@ -418,7 +420,7 @@ const adapter: Adapter<Config> = {
         },
         settled: ({ model }) => {
           // a hand-off the model could not decide (see Pool.resolve): the executor's count settles it
-          const candidates = model.isShutdown || model.broken ? undefined : model.budgetCandidates
+          const candidates = budgetCandidates(model)
           if (candidates === undefined || candidates.length === 1) return
           const left = budgetLeft(c.maxTasksPerWorker!) as number
           model.fixBudget(candidates.includes(left) ? left : 0)

@@ -460,8 +460,13 @@ export class Pool {
    * (`fixBudget`). One handed over in an earlier epoch was seen sent ahead.
    */
   private drop(entry: Entry): void {
-    if (this.budget !== Infinity && entry.startEpoch === this.epoch) this.refundable++
+    this.mayNotHaveBeenHanded(entry)
     this.finish(entry, "cancelled")
+  }
+
+  /** An unstarted task handed over in this very epoch may never have left the executor's queue (see `drop`). */
+  private mayNotHaveBeenHanded(entry: Entry): void {
+    if (this.budget !== Infinity && entry.startEpoch === this.epoch) this.refundable++
   }
 
   /** Hands a task to a slot: it runs, or waits there (sent ahead, still pending) for a running one to end. */
@@ -616,8 +621,8 @@ export class Pool {
     if (bodyStarted) return
     // it may never have been handed to a slot either (the executor's slot was
     // still starting, so it waited in the queue when the end cancelled it):
-    // then it did not count against maxTasksPerWorker (see `drop`)
-    if (this.budget !== Infinity && entry.startEpoch === this.epoch) this.refundable++
+    // then it did not count against maxTasksPerWorker
+    this.mayNotHaveBeenHanded(entry)
     this.count(entry.state, -1)
     entry.outcome = "cancelled"
     entry.state = "cancelled"
