@@ -27,6 +27,7 @@ import * as path from "node:path"
 import { Worker, type WorkerOptions } from "node:worker_threads"
 import { WorkerCrashedError } from "../ExecutorError.ts"
 import type * as Task from "../Task.ts"
+import * as awake_ from "./awake.ts"
 import * as codec from "./codec.ts"
 import * as cpuJob from "./cpuJob.ts"
 import { makeSlot, type Slot, type SlotDriver, type SlotHost, Work } from "./dispatcher.ts"
@@ -56,6 +57,8 @@ export class CpuWork extends Work<WorkerSlot> {
   word = 0
   /** The interrupt-grace-terminate step under way for it, in the executor's scope. */
   stopper: Fiber.Fiber<void> | undefined = undefined
+  /** Posted to an idle worker (a round trip) at this time (see `awake.ts`); -1 otherwise. */
+  roundTripSince = -1
 
   /** On a worker and past SENT (read from the shared word). */
   override started(): boolean {
@@ -106,7 +109,10 @@ export interface Options {
   readonly worker: URL | string
   /** Turn on Node's module compile cache in each worker before its entry loads. */
   readonly compileCache: boolean
-  /** How long an idle worker polls for its next task before its thread sleeps (ms). */
+  /**
+   * How long a side of a round trip stays awake for the other (ms): an idle
+   * worker polling for its next task, the parent's event loop for a result.
+   */
   readonly idleSpinMs: number
   readonly concurrency: number
   /** Tasks sent to a worker beyond `concurrency`, waiting in its local queue. */
@@ -150,6 +156,8 @@ export const make = (
     return recentCrashes.length === 0 ? 0 : Math.min(2_000, 25 * 2 ** (recentCrashes.length - 1))
   }
 
+  const awake = awake_.make(options.idleSpinMs)
+
   const waitExit = (slot: WorkerSlot): Effect.Effect<void> =>
     Effect.callback<void>((resume) => {
       if (slot.exited) return resume(Effect.void)
@@ -187,6 +195,7 @@ export const make = (
     if (!slot.inflight.delete(work.future.id)) return
     slot.free.push(work.index)
     idle(slot)
+    awake.settled(work, false)
     if (work.timer !== undefined) {
       work.timer.interruptUnsafe()
       work.timer = undefined
@@ -205,7 +214,9 @@ export const make = (
         const results = message[1] as Array<any>
         for (let i = 0; i < results.length; i += 3) {
           const work = slot.inflight.get(results[i])
-          if (work !== undefined) finish(slot, work, decode(work, results[i + 1], results[i + 2]))
+          if (work === undefined) continue
+          awake.settled(work, true)
+          finish(slot, work, decode(work, results[i + 1], results[i + 2]))
         }
         return
       }
@@ -481,8 +492,12 @@ export const make = (
         // dispatched to it meanwhile (results arriving in one turn free room
         // together): each message to a worker costs a wake-up of its thread,
         // which measured as most of the parent's time per tiny task
-        if (slot.inflight.size === 1) queueMicrotask(() => send(slot))
-        else setImmediate(() => send(slot))
+        if (slot.inflight.size === 1) {
+          queueMicrotask(() => send(slot))
+          awake.posted(work)
+        } else {
+          setImmediate(() => send(slot))
+        }
       }
       // its timeout is armed when the worker says it has started
     },
