@@ -136,23 +136,35 @@ export interface Options {
    */
   readonly compileCache?: boolean | undefined
   /**
-   * How long an idle worker polls for its next task before its thread
-   * sleeps. Waking a sleeping thread is most of a round trip's cost where an
-   * idle CPU halts, as a virtual machine's vCPU does: measured here, a
-   * sequential submit-and-await round trip took 66 µs without polling and 28
-   * µs with it, and the parent's CPU per round trip fell from 38 µs to 15.
-   * It polls only after answering a task that found it idle (a round trip:
-   * the caller waits for that answer), only while it runs nothing, and not
-   * after a batch of tasks (a busy parent, whose CPU polling would take: on
-   * W3 that cost a third of the throughput). Messages taken while polling are
-   * handled as the event loop would, in order, and its event loop turns at
-   * least every millisecond, so its own timers and I/O wait at most that long.
-   * Adaptive: after a window that passes with nothing the worker sleeps at
-   * once when idle, until a task again comes within one window of its going
-   * idle, so sparse traffic costs at most one window of a core per change of
-   * pace (measured: bursts of 10 tiny tasks every 2 ms cost the worker about
-   * twice the CPU, 65–75 µs per task instead of 35–37; single tasks every 2 ms
-   * the same as without polling). `0` turns it off. At most 10 milliseconds.
+   * How long each side of a round trip stays awake for the other before its
+   * thread sleeps: an idle worker polls its port for its next task, and the
+   * parent's event loop, after posting a task to an idle worker, keeps
+   * turning without sleeping until the result comes. Waking a sleeping thread
+   * is most of a round trip's cost where an idle CPU halts, as a virtual
+   * machine's vCPU does: measured here, a sequential submit-and-await round
+   * trip took 66 µs with neither side awake, 21–32 µs with the worker
+   * polling, and 8–12 µs with both.
+   *
+   * The worker polls only after answering a task that found it idle (a round
+   * trip: the caller waits for that answer), only while it runs nothing, and
+   * not after a batch of tasks (a busy parent, whose CPU polling would take:
+   * on W3 that cost a third of the throughput). Messages taken while polling
+   * are handled as the event loop would, in order, and its event loop turns
+   * at least every millisecond, so its own timers and I/O wait at most that
+   * long. The parent stays awake only while a task posted to an idle worker
+   * is unanswered, and only by keeping an immediate pending: its event loop
+   * still runs every timer, callback and I/O event as usual, only without
+   * sleeping in between.
+   *
+   * Both sides adapt: after a window that passes with nothing, that side
+   * sleeps at once again until the pace is back within one window, so sparse
+   * traffic costs at most one window of a core per change of pace. The cost
+   * is CPU: bursts of 10 tiny tasks every 2 ms cost the worker about twice
+   * the CPU (65–75 µs per task instead of 35–37); tasks shorter than the
+   * window cost the parent up to their length in CPU. On 2 cores, two awake
+   * threads leave the JIT's background compiler none to itself while a
+   * program warms up: the p99 of W5's 5,000 round trips rose from about 157
+   * µs to about 230. `0` turns both sides off. At most 10 milliseconds.
    * Default {@link defaultIdleSpin} (100 µs).
    */
   readonly idleSpin?: Duration.Input | undefined
@@ -377,8 +389,8 @@ export const make = (options: Options): Effect.Effect<CpuExecutorShape, InvalidO
 export const defaultPrefetch: number = 16
 
 /**
- * The default `idleSpin`: how long an idle worker polls for its next task
- * before its thread sleeps.
+ * The default `idleSpin`: how long each side of a round trip (an idle worker,
+ * the parent waiting for a result) stays awake before its thread sleeps.
  *
  * Why 100 µs: a worker must still be polling when the parent's next task
  * comes, and the parent takes about 20–60 µs between a result and the next
@@ -391,8 +403,11 @@ export const defaultPrefetch: number = 16
  * submit-and-await, 20,000 round trips) the p50 was 21–23 µs at 100 µs and
  * 23–33 µs at 200, and the p99 122–129 µs at 100 against 128–220 at 200: a
  * window also bounds what a polling worker can cost a parent thread the
- * scheduler puts on its CPU. Sparse tasks cost at most one window of polling
- * when the pace changes (see `idleSpin`).
+ * scheduler puts on its CPU. With the parent's side awake too (20,000 round
+ * trips): p50 9–14 µs at 50 µs (p90 86–109: a parent's next task often came
+ * after the worker had stopped polling), 9–11 at 100 (p90 13–21) and 8–9 at
+ * 200 (p99 67–420). Sparse tasks cost at most one window of polling when the
+ * pace changes (see `idleSpin`).
  *
  * **Example** (Turning it off)
  *
