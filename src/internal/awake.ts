@@ -19,7 +19,7 @@
 // CPU time (a test clock that does not move would keep the loop awake for
 // ever), and no outcome depends on it.
 
-/** A task posted as a round trip: when (-1 once it has left its worker). */
+/** Where a round trip is kept (its worker's slot): when it was posted, -1 once it has left its worker. */
 export interface RoundTrip {
   roundTripSince: number
 }
@@ -27,9 +27,9 @@ export interface RoundTrip {
 /** @internal */
 export interface Awake {
   /** A task was posted to an idle worker. */
-  readonly posted: (task: RoundTrip) => void
+  readonly posted: (trip: RoundTrip) => void
   /** It left its worker: answered (its result came), or otherwise (dropped, lost). */
-  readonly settled: (task: RoundTrip, answered: boolean) => void
+  readonly settled: (trip: RoundTrip, answered: boolean) => void
   /** An immediate is pending: the loop does not sleep (for tests). */
   readonly active: () => boolean
 }
@@ -52,20 +52,20 @@ export const make = (windowMs: number, now: () => number = () => performance.now
     pending = setImmediate(tick)
   }
   return {
-    posted(task) {
+    posted(trip) {
       if (windowMs <= 0) return
       const t = now()
-      task.roundTripSince = t
+      trip.roundTripSince = t
       waiting++
       if (!spinning) return
       until = t + windowMs
       pending ??= setImmediate(tick)
     },
-    settled(task, answered) {
-      if (task.roundTripSince < 0) return
+    settled(trip, answered) {
+      if (trip.roundTripSince < 0) return
       // answered within a window: stay awake for the next one
-      if (answered && now() - task.roundTripSince < windowMs) spinning = true
-      task.roundTripSince = -1
+      if (answered && now() - trip.roundTripSince < windowMs) spinning = true
+      trip.roundTripSince = -1
       waiting--
     },
     active: () => pending !== undefined

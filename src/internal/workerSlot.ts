@@ -57,8 +57,6 @@ export class CpuWork extends Work<WorkerSlot> {
   word = 0
   /** The interrupt-grace-terminate step under way for it, in the executor's scope. */
   stopper: Fiber.Fiber<void> | undefined = undefined
-  /** Posted to an idle worker (a round trip) at this time (see `awake.ts`); -1 otherwise. */
-  roundTripSince = -1
 
   /** On a worker and past SENT (read from the shared word). */
   override started(): boolean {
@@ -101,6 +99,9 @@ export interface WorkerSlot extends Slot {
   /** The task-state ring shared with the worker, and its indices no task holds. */
   readonly states: Int32Array
   readonly free: Array<number>
+  /** The task posted to it while it was idle (a round trip), unanswered; and when (see `awake.ts`). */
+  roundTrip: CpuWork | undefined
+  roundTripSince: number
 }
 
 /** @internal */
@@ -157,6 +158,10 @@ export const make = (
   }
 
   const awake = awake_.make(options.idleSpinMs)
+  const settled = (slot: WorkerSlot, answered: boolean) => {
+    slot.roundTrip = undefined
+    awake.settled(slot, answered)
+  }
 
   const waitExit = (slot: WorkerSlot): Effect.Effect<void> =>
     Effect.callback<void>((resume) => {
@@ -195,7 +200,7 @@ export const make = (
     if (!slot.inflight.delete(work.future.id)) return
     slot.free.push(work.index)
     idle(slot)
-    awake.settled(work, false)
+    if (slot.roundTrip === work) settled(slot, false)
     if (work.timer !== undefined) {
       work.timer.interruptUnsafe()
       work.timer = undefined
@@ -215,7 +220,7 @@ export const make = (
         for (let i = 0; i < results.length; i += 3) {
           const work = slot.inflight.get(results[i])
           if (work === undefined) continue
-          awake.settled(work, true)
+          if (slot.roundTrip === work) settled(slot, true)
           finish(slot, work, decode(work, results[i + 1], results[i + 2]))
         }
         return
@@ -445,7 +450,9 @@ export const make = (
           exitWaiters: [],
           outbox: [],
           states,
-          free: Array.from({ length: capacity }, (_, i) => capacity - 1 - i)
+          free: Array.from({ length: capacity }, (_, i) => capacity - 1 - i),
+          roundTrip: undefined,
+          roundTripSince: -1
         }
         created = slot
         counters.threads++
@@ -494,7 +501,8 @@ export const make = (
         // which measured as most of the parent's time per tiny task
         if (slot.inflight.size === 1) {
           queueMicrotask(() => send(slot))
-          awake.posted(work)
+          slot.roundTrip = work
+          awake.posted(slot)
         } else {
           setImmediate(() => send(slot))
         }
