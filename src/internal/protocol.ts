@@ -35,9 +35,11 @@
 // in one message, flushed within a microtask.
 //
 // An idle worker polls its port (`receiveMessageOnPort`) for `idleSpinMs`
-// before its thread sleeps in the event loop, so a steady stream of round
-// trips never wakes a halted CPU; what it takes is handled as the event loop
-// would, in order (see `workerMain`).
+// before its thread sleeps in the event loop, and the parent, after posting
+// a task to an idle worker, keeps its own event loop from sleeping until the
+// result comes (at most as long), so a steady stream of round trips never
+// wakes a halted CPU on either side; what the worker takes while polling is
+// handled as the event loop would, in order (see `workerMain` and `awake`).
 
 /** @internal */
 export const RUN = 0

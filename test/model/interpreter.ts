@@ -928,8 +928,15 @@ const runSequence = (
       yield* Fiber.interrupt(w.fiber)
       model.interruptWaiter(w.waiter)
     }
-    for (const h of handles) yield* release(h)
-    yield* converge
+    // one gate at a time, converging after each: in the model a crash is
+    // handled at once, before the next gate opens, so a task still queued when
+    // a crash breaks the executor fails; with the next gate opened at the same
+    // moment, the real executor could hand that task to the freed worker
+    // before the crashed thread's exit arrives
+    for (const h of handles) {
+      yield* release(h)
+      yield* converge
+    }
     for (const h of handles) {
       if (isSettled(h.model)) continue
       yield* cancel(h)
