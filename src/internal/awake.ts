@@ -19,17 +19,24 @@
 // CPU time (a test clock that does not move would keep the loop awake for
 // ever), and no outcome depends on it.
 
-/** Where a round trip is kept (its worker's slot): when it was posted, -1 once it has left its worker. */
+/**
+ * Where a round trip is kept (its worker's slot: one at a time): the task
+ * posted, and when; `undefined` and -1 once it has left its worker.
+ */
 export interface RoundTrip {
+  roundTrip: unknown
   roundTripSince: number
 }
 
 /** @internal */
 export interface Awake {
-  /** A task was posted to an idle worker. */
-  readonly posted: (trip: RoundTrip) => void
-  /** It left its worker: answered (its result came), or otherwise (dropped, lost). */
-  readonly settled: (trip: RoundTrip, answered: boolean) => void
+  /** `task` was posted to an idle worker, kept in `trip`. */
+  readonly posted: (trip: RoundTrip, task: unknown) => void
+  /**
+   * `task` left its worker: answered (its result came), or otherwise
+   * (dropped, lost). Nothing unless it is the round trip `trip` keeps.
+   */
+  readonly settled: (trip: RoundTrip, task: unknown, answered: boolean) => void
   /** An immediate is pending: the loop does not sleep (for tests). */
   readonly active: () => boolean
 }
@@ -52,19 +59,21 @@ export const make = (windowMs: number, now: () => number = () => performance.now
     pending = setImmediate(tick)
   }
   return {
-    posted(trip) {
+    posted(trip, task) {
       if (windowMs <= 0) return
       const t = now()
+      trip.roundTrip = task
       trip.roundTripSince = t
       waiting++
       if (!spinning) return
       until = t + windowMs
       pending ??= setImmediate(tick)
     },
-    settled(trip, answered) {
-      if (trip.roundTripSince < 0) return
+    settled(trip, task, answered) {
+      if (trip.roundTrip !== task) return
       // answered within a window: stay awake for the next one
       if (answered && now() - trip.roundTripSince < windowMs) spinning = true
+      trip.roundTrip = undefined
       trip.roundTripSince = -1
       waiting--
     },

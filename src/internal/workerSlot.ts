@@ -100,7 +100,7 @@ export interface WorkerSlot extends Slot {
   readonly states: Int32Array
   readonly free: Array<number>
   /** The task posted to it while it was idle (a round trip), unanswered; and when (see `awake.ts`). */
-  roundTrip: CpuWork | undefined
+  roundTrip: unknown
   roundTripSince: number
 }
 
@@ -158,10 +158,6 @@ export const make = (
   }
 
   const awake = awake_.make(options.idleSpinMs)
-  const settled = (slot: WorkerSlot, answered: boolean) => {
-    slot.roundTrip = undefined
-    awake.settled(slot, answered)
-  }
 
   const waitExit = (slot: WorkerSlot): Effect.Effect<void> =>
     Effect.callback<void>((resume) => {
@@ -200,7 +196,7 @@ export const make = (
     if (!slot.inflight.delete(work.future.id)) return
     slot.free.push(work.index)
     idle(slot)
-    if (slot.roundTrip === work) settled(slot, false)
+    awake.settled(slot, work, false)
     if (work.timer !== undefined) {
       work.timer.interruptUnsafe()
       work.timer = undefined
@@ -220,7 +216,7 @@ export const make = (
         for (let i = 0; i < results.length; i += 3) {
           const work = slot.inflight.get(results[i])
           if (work === undefined) continue
-          if (slot.roundTrip === work) settled(slot, true)
+          awake.settled(slot, work, true)
           finish(slot, work, decode(work, results[i + 1], results[i + 2]))
         }
         return
@@ -501,8 +497,7 @@ export const make = (
         // which measured as most of the parent's time per tiny task
         if (slot.inflight.size === 1) {
           queueMicrotask(() => send(slot))
-          slot.roundTrip = work
-          awake.posted(slot)
+          awake.posted(slot, work)
         } else {
           setImmediate(() => send(slot))
         }
