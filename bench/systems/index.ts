@@ -23,6 +23,7 @@ export const systems: ReadonlyArray<System> = [
   pLimit.system,
   pQueue.system,
   piscina.system,
+  piscina.withEffect,
   tinypool.system,
   workerpool.system,
   python.system,
