@@ -281,7 +281,7 @@ export const workloads: ReadonlyArray<Workload> = [
         reference: "piscina-effect",
         op: "<=",
         ratio: 1,
-        text: "spawn → first result ≤ piscina's with effect in its task module (like for like)",
+        text: "spawn ≤ piscina-effect's, like for like",
         figure: "spawn_ms"
       }
     ],
